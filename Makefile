@@ -1,0 +1,52 @@
+# Two commands for a fresh machine (see README):
+#   make book   - install into .venv, build the Jupyter Book (executing every notebook)
+#   make test   - install into .venv, lint, check notebook pairs, run unit + notebook tests, -W build
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# A pre-loaded data folder beside the repository (classroom cache, CI) is searched first.
+PRELOADED_DEFAULT := $(abspath ../shared/data)
+export SHAP_COURSE_PRELOADED ?= $(if $(wildcard $(PRELOADED_DEFAULT)),$(PRELOADED_DEFAULT),)
+
+.PHONY: install book test lint pairs notebooks unit nbval book-check clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --all
+	@echo "Book built: $(CURDIR)/_build/html/index.html"
+
+# Everything `make test` runs is offline and in the fast profile.
+test: export SHAP_COURSE_OFFLINE = 1
+test: export SHAP_COURSE_PROFILE = fast
+test: $(STAMP) lint pairs unit-and-notebooks book-check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check helpers tests
+
+pairs: $(STAMP)
+	$(BIN)/python -m helpers.pairing --check notebooks
+
+notebooks: $(STAMP)
+	$(BIN)/python -m helpers.pairing --write notebooks
+
+unit-and-notebooks: $(STAMP)
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=600 \
+		--cov=helpers --cov-report=term-missing --cov-fail-under=90 -p no:cacheprovider
+
+book-check: $(STAMP)
+	$(BIN)/jupyter-book build . --all -W --keep-going
+
+clean:
+	rm -rf _build .pytest_cache .coverage

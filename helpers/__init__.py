@@ -1,0 +1,19 @@
+"""Shared, tested plumbing for the course "Explaining image classifiers with SHAP".
+
+Modules
+-------
+config        profile/budget, folders, offline mode, seeds, device, ``describe()``
+registry      every remote file: official URL, checksum, licence
+assets        find / verify / download registry files (pre-loaded folders, cache, network)
+data          MNIST, Fashion-MNIST, ImageNet-like photos and class index as NumPy arrays
+layouts       NCHW <-> NHWC, SHAP output layouts, loud layout checks
+torch_compat  the guarded ``import_torchvision()``
+explain       relative additivity check, DeepExplainer pre-flight check
+plotting      image grids, ``shap.image_plot`` wrapper, training curves
+training      PyTorch and Keras training loops with one History type
+pairing       regenerate / check the ``.ipynb`` paired with each chapter's ``.md``
+
+Heavy frameworks (torch, TensorFlow, shap) are imported only inside the functions that need them.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,244 @@
+"""Course-wide settings: the cost profile, folders, offline mode, seeds and device.
+
+Every environment variable the course reads is read here and nowhere else:
+
+``SHAP_COURSE_PROFILE``
+    ``fast`` (CI, quick labs) or ``full`` (default, what readers see).
+``SHAP_COURSE_OFFLINE``
+    ``1`` forbids every download; missing data then raises an error that says what to set.
+``SHAP_COURSE_DATA``
+    A writable cache folder for downloaded or unpacked files (default: a user cache folder).
+``SHAP_COURSE_PRELOADED``
+    Extra read-only folders (separated by ``os.pathsep``) searched before the cache, e.g. a
+    classroom's pre-loaded data folder. Nothing is ever written into them.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+PROFILE_VAR = "SHAP_COURSE_PROFILE"
+OFFLINE_VAR = "SHAP_COURSE_OFFLINE"
+DATA_VAR = "SHAP_COURSE_DATA"
+PRELOADED_VAR = "SHAP_COURSE_PRELOADED"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one profile may spend. Notebooks read these numbers; they never test the profile.
+
+    Attributes
+    ----------
+    name : str
+        ``"fast"`` or ``"full"``.
+    train_samples, test_samples : int or None
+        How many training / test images a chapter uses (``None``: the whole split).
+    epochs : int
+        Training epochs for the chapter's model.
+    batch_size : int
+        Mini-batch size for training and batched prediction.
+    background_size : int
+        Background (reference) images given to an explainer.
+    background_sizes : tuple of int
+        Sizes compared in "does the background matter?" experiments (ascending).
+    nsamples : int
+        Samples per explained image for sampling explainers (GradientExplainer, Kernel).
+    max_evals : int
+        Model evaluations per image for masking explainers (Partition, Exact).
+    image_size : int
+        Side length of the ImageNet-like photos fed to large models.
+    """
+
+    name: str
+    train_samples: int | None
+    test_samples: int | None
+    epochs: int
+    batch_size: int
+    background_size: int
+    background_sizes: tuple[int, ...]
+    nsamples: int
+    max_evals: int
+    image_size: int
+
+    def as_dict(self) -> dict:
+        """Return the budget as a plain dictionary (for printing or logging)."""
+        return asdict(self)
+
+
+PROFILES: dict[str, Budget] = {
+    "fast": Budget(
+        name="fast",
+        train_samples=12_000,
+        test_samples=2_000,
+        epochs=2,
+        batch_size=128,
+        background_size=100,
+        background_sizes=(10, 50, 100),
+        nsamples=50,
+        max_evals=500,
+        image_size=224,
+    ),
+    "full": Budget(
+        name="full",
+        train_samples=None,
+        test_samples=None,
+        epochs=6,
+        batch_size=128,
+        background_size=200,
+        background_sizes=(10, 100, 1000),
+        nsamples=200,
+        max_evals=2_000,
+        image_size=224,
+    ),
+}
+DEFAULT_PROFILE = "full"
+
+
+def active_profile() -> str:
+    """Name of the profile chosen by ``SHAP_COURSE_PROFILE`` (default ``full``).
+
+    Raises
+    ------
+    ValueError
+        If the variable holds anything but a known profile name.
+    """
+    name = os.environ.get(PROFILE_VAR, DEFAULT_PROFILE).strip().lower() or DEFAULT_PROFILE
+    if name not in PROFILES:
+        known = ", ".join(sorted(PROFILES))
+        raise ValueError(f"{PROFILE_VAR}={name!r} is not a profile; use one of: {known}.")
+    return name
+
+
+def budget(profile: str | None = None) -> Budget:
+    """Return the frozen :class:`Budget` of ``profile`` (default: the active profile)."""
+    name = active_profile() if profile is None else profile
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; use one of: {', '.join(sorted(PROFILES))}.")
+    return PROFILES[name]
+
+
+def offline() -> bool:
+    """True when ``SHAP_COURSE_OFFLINE`` forbids downloads."""
+    return os.environ.get(OFFLINE_VAR, "").strip().lower() in _TRUE
+
+
+def data_dir() -> Path:
+    """The writable cache folder (``SHAP_COURSE_DATA``, else ``$XDG_CACHE_HOME/shap-course``)."""
+    configured = os.environ.get(DATA_VAR, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(base) / "shap-course"
+
+
+def preloaded_dirs() -> list[Path]:
+    """Read-only folders from ``SHAP_COURSE_PRELOADED``, in the order they are searched."""
+    raw = os.environ.get(PRELOADED_VAR, "")
+    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def seed_everything(seed: int, frameworks: tuple[str, ...] | None = None) -> None:
+    """Seed Python, NumPy and the deep-learning frameworks.
+
+    Parameters
+    ----------
+    seed : int
+        The seed, passed explicitly by the caller.
+    frameworks : tuple of str, optional
+        Any of ``"torch"``, ``"tensorflow"``. Default: those already imported, so seeding never
+        pays for importing a framework the notebook does not use.
+    """
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - shap and Keras draw from the global generator
+    if frameworks is None:
+        frameworks = tuple(f for f in ("torch", "tensorflow") if f in sys.modules)
+    unknown = set(frameworks) - {"torch", "tensorflow"}
+    if unknown:
+        raise ValueError(f"cannot seed {sorted(unknown)}; known: 'torch', 'tensorflow'.")
+    if "torch" in frameworks:
+        import torch
+
+        torch.manual_seed(seed)
+    if "tensorflow" in frameworks:
+        import tensorflow as tf
+
+        tf.random.set_seed(seed)
+
+
+def device():
+    """The ``torch.device`` to compute on: CUDA when a GPU is visible, else the CPU."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+_VERSIONED = ("numpy", "torch", "torchvision", "tensorflow-cpu", "keras", "shap", "captum")
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of Python and the course's main libraries (no imports needed)."""
+    found = {"python": platform.python_version()}
+    for dist in _VERSIONED:
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = "not installed"
+    return found
+
+
+def _device_line() -> str:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a course requirement
+        return "cpu (PyTorch not installed)"
+    if torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return f"cpu ({torch.get_num_threads()} threads, no CUDA GPU visible)"
+
+
+def describe(datasets: tuple[str, ...] = (), weights: dict[str, str] | None = None) -> dict:
+    """Print what this run uses: profile, device, versions, and whether data/weights are real.
+
+    Parameters
+    ----------
+    datasets : tuple of str
+        Registry names (see :data:`helpers.registry.DATASETS`) whose source is reported, e.g.
+        ``("mnist",)``. Nothing is downloaded: the report says where the files would come from.
+    weights : dict, optional
+        ``{"model name": "what was loaded"}`` as returned by a chapter's weight loader.
+
+    Returns
+    -------
+    dict
+        The same facts, for assertions.
+    """
+    from .assets import locate_dataset
+
+    info = {
+        "profile": budget().name,
+        "device": _device_line(),
+        "offline": offline(),
+        "versions": versions(),
+        "data": {name: locate_dataset(name) for name in datasets},
+        "weights": dict(weights or {}),
+    }
+    vers = " | ".join(f"{k} {v}" for k, v in info["versions"].items())
+    print(f"Profile : {info['profile']}  (set {PROFILE_VAR}=fast|full to change)")
+    print(f"Device  : {info['device']}")
+    print(f"Offline : {'yes, downloads disabled' if info['offline'] else 'no'}")
+    print(f"Versions: {vers}")
+    for name, where in info["data"].items():
+        print(f"Data    : {name}: {where}")
+    for name, what in info["weights"].items():
+        print(f"Weights : {name}: {what}")
+    return info

@@ -1,0 +1,230 @@
+"""Checks that make SHAP results trustworthy: additivity on the output's scale, and a
+pre-flight check of a PyTorch model before ``shap.DeepExplainer`` sees it.
+
+shap's own additivity check uses an absolute tolerance of 0.01, which is loose for probabilities
+and meaningless for large logits, and it must be switched off when ``ranked_outputs`` is used.
+:func:`check_additivity` measures the error relative to the size of the explained outputs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .layouts import to_numpy
+
+DEFAULT_RTOL = 1e-3
+
+
+class AdditivityError(AssertionError):
+    """SHAP values do not add up to ``f(x) - E[f(background)]``."""
+
+
+@dataclass(frozen=True)
+class AdditivityReport:
+    """Result of :func:`check_additivity`.
+
+    Attributes
+    ----------
+    max_abs_error : float
+        Largest ``|sum(phi) + E[f] - f(x)|`` over images and explained outputs.
+    max_rel_error : float
+        ``max_abs_error / scale``.
+    scale : float
+        Largest ``|f(x)|`` or ``|E[f]|`` among the explained outputs.
+    rtol : float
+        The tolerance on ``max_rel_error``.
+    """
+
+    max_abs_error: float
+    max_rel_error: float
+    scale: float
+    rtol: float
+
+    @property
+    def ok(self) -> bool:
+        """True when the relative error is within tolerance."""
+        return bool(self.max_rel_error <= self.rtol)
+
+    def __str__(self) -> str:
+        verdict = "holds" if self.ok else "FAILS"
+        return (
+            f"additivity {verdict}: max |sum(SHAP) + E[f] - f(x)| = {self.max_abs_error:.2e}, "
+            f"i.e. {self.max_rel_error:.2e} of the output scale {self.scale:.3g} "
+            f"(tolerance {self.rtol:.0e})"
+        )
+
+
+def _as_values(shap_values) -> np.ndarray:
+    if isinstance(shap_values, list | tuple):  # older shap: one array per output
+        return np.stack([to_numpy(v) for v in shap_values], axis=-1)
+    return to_numpy(shap_values)
+
+
+def check_additivity(
+    shap_values,
+    expected_value,
+    model_output,
+    output_indexes=None,
+    rtol: float = DEFAULT_RTOL,
+    raise_error: bool = True,
+) -> AdditivityReport:
+    """Check ``sum(phi_i) + E[f] == f(x)`` for every explained image and output.
+
+    Parameters
+    ----------
+    shap_values : ndarray, tensor or list
+        ``(N, ..., K)`` for K explained outputs (any feature layout between), a list of K arrays
+        ``(N, ...)``, or ``(N, ...)`` when ``model_output`` is 1-D (one output).
+    expected_value : array-like, shape (C,) or scalar
+        The explainer's ``expected_value`` (NumPy, torch or TensorFlow; converted here).
+    model_output : array-like, shape (N, C) or (N,)
+        The model's outputs for the explained images, on the scale that was explained
+        (logits or probabilities).
+    output_indexes : array-like of int, shape (N, K), optional
+        With ``ranked_outputs``: the indexes shap returned; ``model_output`` and
+        ``expected_value`` are then indexed per image.
+    rtol : float
+        Tolerance on the error relative to the output scale.
+    raise_error : bool
+        Raise :class:`AdditivityError` when the check fails (default) or only report.
+
+    Returns
+    -------
+    AdditivityReport
+    """
+    values = _as_values(shap_values).astype(np.float64)
+    out = to_numpy(model_output).astype(np.float64)
+    base = np.atleast_1d(to_numpy(expected_value).astype(np.float64))
+    if out.ndim == 1:
+        totals = values.reshape(len(values), -1).sum(axis=1)
+        target, reference = out, np.broadcast_to(base[0], out.shape)
+    else:
+        totals = values.reshape(len(values), -1, values.shape[-1]).sum(axis=1)
+        if output_indexes is None:
+            target, reference = out, np.broadcast_to(base, out.shape)
+        else:
+            idx = to_numpy(output_indexes).astype(int)
+            target, reference = np.take_along_axis(out, idx, axis=1), base[idx]
+    if totals.shape != target.shape:
+        raise ValueError(
+            f"SHAP values sum to shape {totals.shape} but the explained outputs have shape "
+            f"{target.shape}; pass output_indexes when ranked_outputs was used."
+        )
+    abs_err = float(np.max(np.abs(totals + reference - target)))
+    scale = float(max(np.max(np.abs(target)), np.max(np.abs(reference)), 1e-12))
+    report = AdditivityReport(abs_err, abs_err / scale, scale, rtol)
+    if raise_error and not report.ok:
+        raise AdditivityError(
+            f"{report}. For a PyTorch model, run helpers.explain.preflight_deep_explainer: "
+            "functional activations (F.relu) and reused or in-place modules break DeepExplainer."
+        )
+    return report
+
+
+NONLINEAR_FUNCTIONS = frozenset(
+    {
+        "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "prelu",
+        "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "logsigmoid", "hardtanh",
+        "hardswish", "hardsigmoid", "threshold", "glu", "max_pool1d", "max_pool2d",
+        "max_pool3d", "max_pool2d_with_indices", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    }
+)  # fmt: skip
+
+
+@dataclass
+class PreflightReport:
+    """Problems :func:`preflight_deep_explainer` found, one line each (empty: none)."""
+
+    reused: list[str] = field(default_factory=list)
+    inplace: list[str] = field(default_factory=list)
+    functional: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found."""
+        return not (self.reused or self.inplace or self.functional or self.unsupported)
+
+    def __str__(self) -> str:
+        if self.ok:
+            return "pre-flight OK: every nonlinearity is its own, used-once nn.Module."
+        parts = [
+            ("modules used more than once", self.reused),
+            ("in-place activations (set inplace=False)", self.inplace),
+            ("functional nonlinearities outside modules (use nn modules)", self.functional),
+            ("modules DeepExplainer has no rule for", self.unsupported),
+        ]
+        lines = ["pre-flight found problems for shap.DeepExplainer:"]
+        lines += [f"- {title}: {', '.join(items)}" for title, items in parts if items]
+        return "\n".join(lines)
+
+
+def _supported_module_types() -> set[str]:
+    from shap.explainers._deep.deep_pytorch import op_handler
+
+    return set(op_handler)
+
+
+def preflight_deep_explainer(model, example_input) -> PreflightReport:
+    """Run one forward pass of ``model`` and report what would make DeepExplainer wrong.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model to explain. It is run in eval mode (its mode is restored afterwards).
+    example_input : torch.Tensor, shape (N, ...)
+        A small batch in the model's input layout.
+
+    Returns
+    -------
+    PreflightReport
+        Modules called more than once, ``inplace=True`` modules, nonlinear functions called
+        outside any leaf module (``F.relu`` in ``forward``), and leaf module types missing from
+        shap's PyTorch rule table.
+    """
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    leaves = {m: n for n, m in model.named_modules() if not list(m.children()) and n}
+    calls: Counter = Counter()
+    depth = [0]
+    functional: list[str] = []
+
+    class _Recorder(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "").strip("_")
+            if depth[0] == 0 and name in NONLINEAR_FUNCTIONS and name not in functional:
+                functional.append(name)
+            return func(*args, **(kwargs or {}))
+
+    def enter(module, _inputs):
+        calls[leaves[module]] += 1
+        depth[0] += 1
+
+    def leave(module, _inputs, _output):
+        depth[0] -= 1
+
+    handles = [m.register_forward_pre_hook(enter) for m in leaves]
+    handles += [m.register_forward_hook(leave) for m in leaves]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), _Recorder():
+            model(example_input)
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    supported = _supported_module_types()
+    return PreflightReport(
+        reused=[f"{n} (x{k})" for n, k in calls.items() if k > 1],
+        inplace=[n for m, n in leaves.items() if getattr(m, "inplace", False)],
+        functional=[f"{f}()" for f in functional],
+        unsupported=sorted(
+            {f"{n} ({type(m).__name__})" for m, n in leaves.items()
+             if type(m).__name__ not in supported and calls[n]}
+        ),
+    )  # fmt: skip

@@ -1,0 +1,85 @@
+"""Keep each chapter's MyST markdown (the source) and its ``.ipynb`` (for Colab) in step.
+
+The ``.ipynb`` is generated from the ``.md`` with jupytext: no outputs, cell ids numbered in
+order, so regenerating an unchanged chapter gives the same bytes. ``--check`` (used by
+``make test``) fails when a committed ``.ipynb`` differs from what its ``.md`` generates.
+
+Usage::
+
+    python -m helpers.pairing --write notebooks   # after editing a chapter
+    python -m helpers.pairing --check notebooks   # in CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def render_ipynb(md_path: Path) -> str:
+    """The ``.ipynb`` text generated from a MyST markdown notebook."""
+    import jupytext
+
+    notebook = jupytext.read(md_path, fmt="md:myst")
+    for i, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{i:03d}"
+        if cell.cell_type == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    text = jupytext.writes(notebook, fmt="ipynb")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def stale_pairs(folder: Path) -> list[str]:
+    """Problems in ``folder``: ``.ipynb`` missing, out of date, or without a ``.md`` source."""
+    folder = Path(folder)
+    problems = []
+    for md in sorted(folder.glob("*.md")):
+        ipynb = md.with_suffix(".ipynb")
+        if not ipynb.exists():
+            problems.append(f"{ipynb}: missing (generate it from {md.name})")
+        elif ipynb.read_text() != render_ipynb(md):
+            problems.append(f"{ipynb}: differs from what {md.name} generates")
+    for ipynb in sorted(folder.glob("*.ipynb")):
+        if not ipynb.with_suffix(".md").exists():
+            problems.append(f"{ipynb}: has no {ipynb.stem}.md source")
+    return problems
+
+
+def write_pairs(folder: Path) -> list[Path]:
+    """(Re)generate every ``.ipynb`` in ``folder`` from its ``.md``; returns the changed files."""
+    changed = []
+    for md in sorted(Path(folder).glob("*.md")):
+        ipynb = md.with_suffix(".ipynb")
+        text = render_ipynb(md)
+        if not ipynb.exists() or ipynb.read_text() != text:
+            ipynb.write_text(text)
+            changed.append(ipynb)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true", help="fail if any pair is out of date")
+    mode.add_argument("--write", action="store_true", help="regenerate the .ipynb files")
+    parser.add_argument("folder", type=Path)
+    args = parser.parse_args(argv)
+    if args.write:
+        for path in write_pairs(args.folder):
+            print(f"wrote {path}")
+        return 0
+    problems = stale_pairs(args.folder)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        print(f"Run: python -m helpers.pairing --write {args.folder}", file=sys.stderr)
+        return 1
+    print(f"notebook pairs in {args.folder}: up to date")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Figures used by several chapters. Every function returns its Figure and never calls
+``plt.show()``; in a notebook the returned Figure is displayed by the cell."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layouts import check_images, shap_to_nhwc_list, to_numpy
+
+
+def _figure(axes, nrows: int, ncols: int, figsize):
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
+        return fig, np.asarray(axes)
+    axes = np.asarray(axes).reshape(nrows, ncols)
+    return axes.flat[0].figure, axes
+
+
+def image_grid(
+    images_nhwc,
+    labels=None,
+    class_names=None,
+    ncols: int = 10,
+    axes=None,
+    cmap: str = "gray",
+):
+    """Show a batch of images in a grid, titled with their class names.
+
+    Parameters
+    ----------
+    images_nhwc : array-like, shape (N, H, W, C) with C in {1, 3}, or (N, H, W)
+        Pixel values, uint8 or floats in [0, 1].
+    labels : sequence of int or str, optional
+        One per image; ints are looked up in ``class_names``.
+    class_names : sequence of str, optional
+    ncols : int
+        Images per row.
+    axes : array of matplotlib Axes, optional
+        At least N axes to draw into (a new figure is made when omitted).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    images = to_numpy(images_nhwc)
+    if images.ndim == 3:
+        images = images[..., None]
+    check_images(images, "NHWC")
+    n = len(images)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, grid = _figure(axes, nrows, ncols, (1.3 * ncols, 1.5 * nrows))
+    for i, ax in enumerate(grid.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = images[i]
+        ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap=cmap)
+        if labels is not None:
+            label = labels[i]
+            is_index = class_names is not None and not isinstance(label, str)
+            ax.set_title(class_names[int(label)] if is_index else str(label), fontsize=9)
+    return fig
+
+
+def shap_image_plot(
+    shap_values,
+    pixel_values,
+    layout: str,
+    labels=None,
+    output_indexes=None,
+    true_labels=None,
+    width: float = 20,
+):
+    """``shap.image_plot`` for framework-native outputs; returns the Figure.
+
+    Parameters
+    ----------
+    shap_values : ndarray or list
+        As the explainer returned them: ``(N, C, H, W, K)`` for PyTorch (``layout="NCHWK"``),
+        ``(N, H, W, C, K)`` for Keras (``layout="NHWCK"``), or a list of K per-output arrays.
+    pixel_values : array-like
+        The explained images in the same framework layout (``NCHW`` or ``NHWC``).
+    layout : {"NCHWK", "NHWCK"}
+    labels : sequence of str, optional
+        Class names. Without ``output_indexes`` they are the K explained outputs (column
+        titles); with it, the full list indexed per image.
+    output_indexes : array-like of int, shape (N, K), optional
+        The indexes returned with ``ranked_outputs``.
+    true_labels : sequence of str, optional
+        One per image, shown as the row title.
+    width : float
+        Figure width in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import shap
+
+    maps_nhwc = shap_to_nhwc_list(shap_values, layout)
+    pixels = to_numpy(pixel_values)
+    check_images(pixels, layout[:-1])
+    pixels_nhwc = np.transpose(pixels, (0, 2, 3, 1)) if layout == "NCHWK" else pixels
+    column_labels = None
+    if labels is not None:
+        names = np.asarray(labels, dtype=object)
+        if output_indexes is not None:
+            column_labels = names[to_numpy(output_indexes).astype(int)]
+        else:
+            column_labels = np.tile(names[: len(maps_nhwc)], (len(pixels_nhwc), 1))
+    shap.image_plot(
+        maps_nhwc,
+        pixels_nhwc,
+        labels=column_labels,
+        true_labels=None if true_labels is None else list(true_labels),
+        width=width,
+        show=False,
+    )
+    return plt.gcf()
+
+
+def plot_history(history, axes=None):
+    """Loss and accuracy per epoch, training vs validation.
+
+    Parameters
+    ----------
+    history : helpers.training.History
+    axes : pair of matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, grid = _figure(axes, 1, 2, (9, 3.2))
+    epochs = np.arange(1, len(history.train_loss) + 1)
+    for ax, key, title in ((grid[0, 0], "loss", "Loss"), (grid[0, 1], "acc", "Accuracy")):
+        ax.plot(epochs, getattr(history, f"train_{key}"), "o-", label="train")
+        ax.plot(epochs, getattr(history, f"val_{key}"), "s--", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.set_xticks(epochs)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,114 @@
+import dataclasses
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import config
+
+
+def test_default_profile_is_full():
+    assert config.active_profile() == "full"
+    assert config.budget().name == "full"
+
+
+def test_profile_switch(monkeypatch):
+    monkeypatch.setenv("SHAP_COURSE_PROFILE", "fast")
+    b = config.budget()
+    assert b.name == "fast"
+    assert b.epochs < config.budget("full").epochs
+    assert b.train_samples < 60_000
+
+
+def test_budget_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.budget("fast").epochs = 100
+
+
+def test_budget_as_dict_and_sizes_ascending():
+    for name in config.PROFILES:
+        d = config.budget(name).as_dict()
+        assert d["name"] == name
+        assert list(d["background_sizes"]) == sorted(d["background_sizes"])
+
+
+@pytest.mark.parametrize("bad", ["quick", "FULLL"])
+def test_bad_profile_names_the_variable(monkeypatch, bad):
+    monkeypatch.setenv("SHAP_COURSE_PROFILE", bad)
+    with pytest.raises(ValueError, match="SHAP_COURSE_PROFILE"):
+        config.budget()
+    with pytest.raises(ValueError, match="fast, full"):
+        config.budget(bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), ("true", True), ("0", False), ("", False)]
+)
+def test_offline(monkeypatch, value, expected):
+    monkeypatch.setenv("SHAP_COURSE_OFFLINE", value)
+    assert config.offline() is expected
+
+
+def test_data_dir_default_uses_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("SHAP_COURSE_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert config.data_dir() == tmp_path / "shap-course"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert config.data_dir() == Path.home() / ".cache" / "shap-course"
+
+
+def test_preloaded_dirs_split(monkeypatch, tmp_path):
+    import os
+
+    monkeypatch.setenv("SHAP_COURSE_PRELOADED", f"{tmp_path}/a{os.pathsep}{os.pathsep}{tmp_path}/b")
+    assert config.preloaded_dirs() == [tmp_path / "a", tmp_path / "b"]
+
+
+def test_seed_everything_repeats_random_streams():
+    import torch
+
+    config.seed_everything(3, frameworks=("torch",))
+
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(1).item()  # noqa: NPY002
+
+    config.seed_everything(3, frameworks=("torch",))
+    first = draw()
+    config.seed_everything(3, frameworks=("torch",))
+    assert draw() == first
+
+
+def test_seed_everything_defaults_to_imported_frameworks(monkeypatch):
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    config.seed_everything(0)  # must not import TensorFlow
+    assert "tensorflow" not in sys.modules
+    with pytest.raises(ValueError, match="cannot seed"):
+        config.seed_everything(0, frameworks=("jax",))
+
+
+def test_device_is_cpu_without_cuda(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert config.device().type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert config.device().type == "cuda"
+
+
+def test_versions_lists_libraries():
+    v = config.versions()
+    assert v["torch"].startswith("2.13.0")
+    assert v["shap"] == "0.51.0"
+    assert set(v) >= {"python", "numpy", "keras", "tensorflow-cpu"}
+
+
+def test_describe_reports_profile_data_and_weights(use_preloaded, capsys, monkeypatch):
+    monkeypatch.setenv("SHAP_COURSE_PROFILE", "fast")
+    info = config.describe(datasets=("mnist",), weights={"VGG19": "untrained (offline)"})
+    out = capsys.readouterr().out
+    assert info["profile"] == "fast" and "Profile : fast" in out
+    assert "pre-loaded folder" in info["data"]["mnist"]
+    assert "VGG19: untrained (offline)" in out
+    assert "Offline : yes" in out and "cpu" in info["device"]

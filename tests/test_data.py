@@ -1,0 +1,79 @@
+import csv
+
+import numpy as np
+import pytest
+
+from helpers import data
+
+
+def test_mnist_from_preloaded(use_preloaded):
+    images_nhw, labels = data.load_mnist("test")
+    assert images_nhw.shape == (10_000, 28, 28) and images_nhw.dtype == np.uint8
+    assert labels.shape == (10_000,) and set(np.unique(labels)) == set(range(10))
+    train_nhw, train_labels = data.load_mnist("train")
+    assert train_nhw.shape == (60_000, 28, 28) and train_labels[:5].tolist() == [5, 0, 4, 1, 9]
+
+
+def test_fashion_mnist_from_preloaded(use_preloaded):
+    images_nhw, labels = data.load_fashion_mnist("test")
+    assert images_nhw.shape == (10_000, 28, 28)
+    assert np.bincount(labels).tolist() == [1000] * 10
+    assert len(data.FASHION_MNIST_CLASSES) == 10
+
+
+def test_bad_split():
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        data.load_mnist("validation")
+
+
+def test_read_idx_rejects_bad_files(tmp_path):
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x00\x00\x0d\x01" + b"\x00" * 8)
+    with pytest.raises(ValueError, match="magic"):
+        data.read_idx(bad)
+    short = tmp_path / "short"
+    short.write_bytes(b"\x00\x00\x08\x01" + (5).to_bytes(4, "big") + b"\x01\x02")
+    with pytest.raises(ValueError, match="header says"):
+        data.read_idx(short)
+
+
+def test_subset_and_one_per_class():
+    images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1)
+    labels = np.arange(100) % 10
+    x, y = data.subset(images, labels, 20, seed=1)
+    assert len(x) == 20 and np.array_equal(x[:, 0, 0] % 10, y)
+    assert np.array_equal(data.subset(images, labels, 20, seed=1)[0], x)
+    assert len(data.subset(images, labels, None, seed=1)[0]) == 100
+    picks = data.one_per_class(labels, 10, seed=0)
+    assert labels[picks].tolist() == list(range(10))
+    with pytest.raises(ValueError, match="class 10"):
+        data.one_per_class(labels, 11, seed=0)
+
+
+def test_conversions():
+    images_nhw = np.full((2, 28, 28), 255, dtype=np.uint8)
+    x, y = data.to_torch(images_nhw, np.array([3, 4], dtype=np.uint8))
+    assert tuple(x.shape) == (2, 1, 28, 28) and float(x.max()) == 1.0
+    assert str(y.dtype) == "torch.int64"
+    assert tuple(data.to_torch(images_nhw).shape) == (2, 1, 28, 28)
+    assert data.to_keras(images_nhw).shape == (2, 28, 28, 1)
+    with pytest.raises(ValueError, match="uint8"):
+        data.to_keras(images_nhw.astype(np.float32))
+    with pytest.raises(ValueError, match="NHW layout"):
+        data.to_torch(images_nhw[:, None])
+
+
+def test_imagenet_samples_and_class_index(use_preloaded):
+    index = data.load_imagenet_class_index()
+    assert len(index) == 1000 and index[0][0] == "n01440764"
+    images_nhwc, photos = data.load_imagenet_samples(size=64)
+    assert images_nhwc.shape == (50, 64, 64, 3) and images_nhwc.dtype == np.uint8
+    with open(use_preloaded / "imagenet-samples" / "imagenet50_index_order_with_classes.csv") as f:
+        expected = {row["file"]: row for row in csv.DictReader(f)}
+    in_1k = [p for p in photos if p.class_index is not None]
+    assert len(in_1k) == 7
+    for photo in photos:
+        row = expected[photo.file]
+        assert row["wnid"] == photo.wnid
+        assert row["class_index"] == ("" if photo.class_index is None else str(photo.class_index))
+        assert row["class_name"] == (photo.class_name or "NOT-IN-1K")

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+import shap
+import torch
+from tiny_models import FunctionalReLUCNN, ReusedReLUCNN, TinyCNN, trained_weights
+
+from helpers.explain import (
+    AdditivityError,
+    check_additivity,
+    preflight_deep_explainer,
+)
+
+
+def _explain(model, seed=0):
+    torch.manual_seed(seed)
+    background = torch.rand(16, 1, 8, 8)
+    images = torch.rand(5, 1, 8, 8)
+    explainer = shap.DeepExplainer(model, background)
+    values_nchwk = explainer.shap_values(images, check_additivity=False)
+    with torch.no_grad():
+        logits = model(images).numpy()
+    return explainer, values_nchwk, logits
+
+
+def test_deep_explainer_is_exact_on_a_supported_cnn():
+    model = trained_weights(TinyCNN())
+    explainer, values_nchwk, logits = _explain(model)
+    assert values_nchwk.shape == (5, 1, 8, 8, 3)
+    report = check_additivity(values_nchwk, explainer.expected_value, logits)
+    assert report.ok and report.max_rel_error < 1e-5
+    assert "holds" in str(report)
+
+
+def test_functional_relu_is_flagged_and_fails_additivity():
+    model = trained_weights(FunctionalReLUCNN())
+    preflight = preflight_deep_explainer(model, torch.rand(2, 1, 8, 8))
+    assert preflight.functional == ["relu()"] and not preflight.ok
+    assert "functional nonlinearities" in str(preflight)
+    explainer, values_nchwk, logits = _explain(model)
+    report = check_additivity(values_nchwk, explainer.expected_value, logits, raise_error=False)
+    assert not report.ok and report.max_rel_error > 1e-2
+    with pytest.raises(AdditivityError, match="preflight_deep_explainer"):
+        check_additivity(values_nchwk, explainer.expected_value, logits)
+
+
+def test_preflight_accepts_supported_cnn_and_restores_mode():
+    model = trained_weights(TinyCNN()).train()
+    report = preflight_deep_explainer(model, torch.rand(2, 1, 8, 8))
+    assert report.ok, str(report)
+    assert "pre-flight OK" in str(report)
+    assert model.training
+
+
+def test_preflight_reports_reuse_inplace_and_unsupported():
+    report = preflight_deep_explainer(ReusedReLUCNN(), torch.rand(2, 1, 8, 8))
+    assert report.reused == ["relu (x2)"]
+    assert report.inplace == ["relu"]
+    assert report.unsupported == ["gelu_like (Hardswish)"]
+    assert report.functional == []
+    text = str(report)
+    assert "used more than once" in text and "inplace=False" in text and "no rule" in text
+
+
+def test_preflight_on_torchvision_resnet18():
+    from helpers.torch_compat import import_torchvision
+
+    resnet = import_torchvision().models.resnet18(weights=None)
+    report = preflight_deep_explainer(resnet, torch.rand(1, 3, 32, 32))
+    assert "layer1.0.relu (x2)" in report.reused
+    assert "relu" in report.inplace
+
+
+def test_ranked_outputs_with_output_indexes():
+    model = trained_weights(TinyCNN())
+    torch.manual_seed(0)
+    explainer = shap.DeepExplainer(model, torch.rand(16, 1, 8, 8))
+    images = torch.rand(4, 1, 8, 8)
+    values, indexes = explainer.shap_values(images, ranked_outputs=2, check_additivity=False)
+    logits = model(images).detach()
+    report = check_additivity(values, explainer.expected_value, logits, output_indexes=indexes)
+    assert report.ok
+    with pytest.raises(ValueError, match="output_indexes"):
+        check_additivity(values, explainer.expected_value, logits)
+
+
+def test_single_output_and_list_forms():
+    values = np.ones((3, 2, 2))  # each image's attributions sum to 4
+    report = check_additivity(values, 1.0, np.full(3, 5.0))
+    assert report.max_abs_error == 0 and report.scale == 5.0
+    per_output = [np.ones((3, 2)), np.zeros((3, 2))]
+    report = check_additivity(per_output, [0.0, 1.0], np.array([[2.0, 1.0]] * 3))
+    assert report.ok
+    bad = check_additivity(per_output, [0.0, 1.0], np.array([[2.0, 2.0]] * 3), raise_error=False)
+    assert bad.max_abs_error == pytest.approx(1.0) and bad.max_rel_error == pytest.approx(0.5)

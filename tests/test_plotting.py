@@ -1,0 +1,70 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from helpers import plotting
+from helpers.training import History
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_image_grid_titles_and_layouts():
+    images = np.random.default_rng(0).integers(0, 255, (12, 8, 8), dtype=np.uint8)
+    fig = plotting.image_grid(
+        images, labels=np.arange(12) % 3, class_names=["a", "b", "c"], ncols=5
+    )
+    assert isinstance(fig, Figure) and len(fig.axes) == 15
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["a", "b", "c", "a"]
+    rgb = np.random.default_rng(0).random((2, 8, 8, 3))
+    fig = plotting.image_grid(rgb, labels=["x", "y"])
+    assert [ax.get_title() for ax in fig.axes] == ["x", "y"]
+
+
+def test_image_grid_into_given_axes_and_rejects_nchw():
+    fig, axes = plt.subplots(1, 2)
+    assert plotting.image_grid(np.zeros((2, 4, 4, 1)), axes=axes) is fig
+    with pytest.raises(ValueError, match="nchw_to_nhwc"):
+        plotting.image_grid(np.zeros((2, 1, 28, 28)))
+
+
+def test_shap_image_plot_torch_layout():
+    rng = np.random.default_rng(0)
+    values_nchwk = rng.normal(size=(2, 1, 8, 8, 3))
+    images_nchw = rng.random((2, 1, 8, 8))
+    fig = plotting.shap_image_plot(
+        values_nchwk, images_nchw, "NCHWK", labels=["a", "b", "c"], true_labels=["a", "c"]
+    )
+    assert isinstance(fig, Figure)
+    titles = {ax.get_title() for ax in fig.axes}
+    assert {"a", "b", "c"} <= titles
+
+
+def test_shap_image_plot_ranked_outputs_and_keras_layout():
+    rng = np.random.default_rng(1)
+    values_nhwck = rng.normal(size=(2, 8, 8, 3, 2))
+    fig = plotting.shap_image_plot(
+        values_nhwck,
+        rng.random((2, 8, 8, 3)),
+        "NHWCK",
+        labels=["zero", "one", "two"],
+        output_indexes=np.array([[2, 0], [1, 2]]),
+    )
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "two" in titles and "one" in titles
+
+
+def test_shap_image_plot_rejects_channels_first_pixels_for_keras():
+    with pytest.raises(ValueError, match="channels-first"):
+        plotting.shap_image_plot(np.zeros((2, 8, 8, 1, 2)), np.zeros((2, 1, 8, 8)), "NHWCK")
+
+
+def test_plot_history():
+    history = History([1.0, 0.5], [0.5, 0.8], [0.9, 0.6], [0.6, 0.7], seconds=1.0)
+    fig = plotting.plot_history(history)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert fig.axes[1].lines[1].get_ydata().tolist() == [0.6, 0.7]

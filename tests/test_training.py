@@ -1,0 +1,78 @@
+import numpy as np
+import torch
+from torch import nn
+
+from helpers import training
+
+
+def _blobs(seed, n=256):
+    """Two well-separated classes of 1x4x4 'images'."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, 1, 4, 4, generator=g) * 0.3 + (y.float() * 2 - 1).view(-1, 1, 1, 1)
+    return x, y
+
+
+def _model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def test_train_torch_learns_and_records_history():
+    model = _model()
+    history = training.train_torch(
+        model,
+        _blobs(0),
+        _blobs(1),
+        epochs=3,
+        batch_size=32,
+        seed=0,
+        lr=1e-2,
+        device=torch.device("cpu"),
+        progress=False,
+    )
+    assert len(history.train_loss) == len(history.val_acc) == 3
+    assert history.val_acc[-1] > 0.95 and history.train_loss[-1] < history.train_loss[0]
+    assert history.seconds > 0 and "3 epochs" in str(history)
+    loss, acc = training.evaluate_torch(model, *_blobs(2))
+    assert acc > 0.95 and loss < 0.5
+
+
+def test_train_torch_is_reproducible():
+    runs = []
+    for _ in range(2):
+        model = _model()
+        training.train_torch(
+            model, _blobs(0), _blobs(1), epochs=1, batch_size=32, seed=7, progress=False
+        )
+        runs.append(training.predict_torch(model, _blobs(2)[0]))
+    assert np.array_equal(*runs)
+
+
+def test_history_str_empty():
+    assert str(training.History()) == "History(no epochs)"
+
+
+def test_train_keras_returns_same_history_shape():
+    import keras
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    x = (rng.normal(size=(200, 4, 4, 1)) * 0.3 + (y * 2 - 1)[:, None, None, None]).astype("float32")
+    model = keras.Sequential(
+        [
+            keras.Input((4, 4, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.05),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = training.train_keras(
+        model, (x, y), (x, y), epochs=3, batch_size=32, seed=0, verbose=0
+    )
+    assert len(history.train_acc) == 3 and history.val_acc[-1] > 0.9
+    assert all(isinstance(v, float) for v in history.val_loss)
