@@ -78,10 +78,10 @@ class Budget:
 PROFILES: dict[str, Budget] = {
     "fast": Budget(
         name="fast",
-        train_samples=12_000,
+        train_samples=20_000,
         test_samples=2_000,
-        epochs=2,
-        batch_size=128,
+        epochs=3,
+        batch_size=64,
         background_size=100,
         background_sizes=(10, 50, 100),
         nsamples=50,
@@ -93,7 +93,7 @@ PROFILES: dict[str, Budget] = {
         train_samples=None,
         test_samples=None,
         epochs=6,
-        batch_size=128,
+        batch_size=64,
         background_size=200,
         background_sizes=(10, 100, 1000),
         nsamples=200,
