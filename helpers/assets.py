@@ -62,7 +62,7 @@ def _dataset_of(remote: RemoteFile) -> Dataset:
     return Dataset(remote.relpath, remote.relpath, "unknown", "", (remote,))
 
 
-def _searched(remote: RemoteFile) -> list[tuple[Path, str]]:
+def _searched() -> list[tuple[Path, str]]:
     folders = [(d, config.PRELOADED_VAR) for d in config.preloaded_dirs()]
     return folders + [(config.data_dir(), config.DATA_VAR)]
 
@@ -93,7 +93,7 @@ def _install(remote: RemoteFile, source: Path, fix: str) -> Path:
 
 def _find_local(remote: RemoteFile) -> Path | None:
     fix = "Delete it (or fix the folder) so the course can fetch a good copy."
-    for folder, _var in _searched(remote):
+    for folder, _var in _searched():
         candidate = folder / remote.relpath
         if candidate.is_file():
             return _verify(candidate, remote.sha256, fix=fix)
@@ -106,7 +106,7 @@ def _find_local(remote: RemoteFile) -> Path | None:
 
 def _missing_message(remote: RemoteFile, reason: str) -> str:
     dataset = _dataset_of(remote)
-    where = "\n".join(f"  - {folder} ({var})" for folder, var in _searched(remote))
+    where = "\n".join(f"  - {folder} ({var})" for folder, var in _searched())
     return (
         f"{dataset.title}: '{remote.relpath}' was not found in any of these folders:\n{where}\n"
         f"{reason}\nFix: set {config.PRELOADED_VAR} to a folder that contains "
@@ -174,7 +174,7 @@ def locate_dataset(name: str) -> str:
     """Say where a dataset's files would come from, without downloading or verifying them."""
     dataset = get_dataset(name)
     remote = dataset.files[0]
-    for folder, var in _searched(remote):
+    for folder, var in _searched():
         if (folder / remote.relpath).is_file() or (folder / (remote.relpath + ".gz")).is_file():
             kind = "pre-loaded folder" if var == config.PRELOADED_VAR else "cache"
             return f"real files from the {kind} {folder / dataset.folder}"
