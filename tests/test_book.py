@@ -1,0 +1,55 @@
+"""The book's configuration and every chapter's skeleton (house style), checked statically."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())
+CHAPTERS = sorted((REPO / "notebooks").glob("*.md"))
+
+
+def _toc_files(node) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["file"]] if "file" in node else []
+        return found + [f for value in node.values() for f in _toc_files(value)]
+    if isinstance(node, list):
+        return [f for item in node for f in _toc_files(item)]
+    return []
+
+
+def test_config_fails_on_notebook_errors_and_excludes_pairs():
+    assert CONFIG["sphinx"]["config"]["nb_execution_raise_on_error"] is True
+    assert "notebooks/*.ipynb" in CONFIG["exclude_patterns"]
+    assert CONFIG["execute"]["execute_notebooks"] == "force"
+    assert CONFIG["execute"]["timeout"] > 0
+    assert CONFIG["launch_buttons"]["colab_url"] and CONFIG["launch_buttons"]["binderhub_url"]
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = [toc["root"], *_toc_files(toc["parts"])]
+    assert all((REPO / f"{f}.md").exists() for f in files), files
+    assert {f"notebooks/{c.stem}" for c in CHAPTERS} <= set(files)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_skeleton(chapter):
+    text = chapter.read_text()
+    assert re.fullmatch(r"\d\d-[a-z0-9]+(-[a-z0-9]+)*\.md", chapter.name)
+    for needed in ("**Goals.**", "**Prerequisites.**", "**Time.**", "config.describe(",
+                   "## Summary", "## Exercises", "## References", ":tags: [remove-cell]",
+                   ":::{exercise}", ":class: dropdown"):  # fmt: skip
+        assert needed in text, f"{chapter.name} lacks {needed!r}"
+    assert "if budget.name" not in text and '== "fast"' not in text, "use the budget's numbers"
+    assert "plt.show()" not in text
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_colab_install_cell_uses_the_configured_repository(chapter):
+    text = chapter.read_text()
+    urls = set(re.findall(r"git\+(https://[^\"']+)", text))
+    assert urls == {CONFIG["repository"]["url"]}, urls
+    assert '"google.colab" in sys.modules' in text
