@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 PRELOADED_DEFAULT := $(abspath ../shared/data)
 export SHAP_COURSE_PRELOADED ?= $(if $(wildcard $(PRELOADED_DEFAULT)),$(PRELOADED_DEFAULT),)
 
-.PHONY: install book test lint pairs notebooks unit nbval book-check clean
+.PHONY: install book test lint pairs notebooks unit-and-notebooks book-check clean
 
 install: $(STAMP)
 
