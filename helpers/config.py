@@ -15,10 +15,13 @@ Every environment variable the course reads is read here and nowhere else:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import platform
 import random
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -183,6 +186,70 @@ def device():
 
 
 _VERSIONED = ("numpy", "torch", "torchvision", "tensorflow-cpu", "keras", "shap", "captum")
+
+
+_QUIET_WARNINGS = (
+    # Keras 3, when shap calls a functional model with a tensor instead of a list of one.
+    r"The structure of `inputs` doesn't match the expected structure",
+    # shap's TensorFlow DeepExplainer, on every TensorFlow 2 release.
+    r"Your TensorFlow version is newer than 2.4.0",
+)
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to /dev/null (C++ log lines bypass ``sys.stderr``)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # pragma: no cover - no real stderr (some embedded interpreters)
+        yield
+        return
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def quiet_tensorflow() -> bool:
+    """Import TensorFlow without its start-up log lines, and hide two harmless warnings.
+
+    Call it *before* the first ``import tensorflow`` or ``import keras``. TensorFlow writes its
+    CPU-feature and oneDNN notices straight to the process's standard error while it loads,
+    before any log level applies, so the import itself runs with standard error sent to
+    /dev/null; ``TF_CPP_MIN_LOG_LEVEL=3`` (unless the user set it) keeps later C++ messages to
+    errors, and TensorFlow's Python logger shows errors only. The hidden Python warnings are
+    Keras's "structure of inputs" notice when shap calls a functional model, and shap's
+    "TensorFlow newer than 2.4" notice. Running it again (a
+    re-run setup cell) is harmless.
+
+    Returns
+    -------
+    bool
+        False, with a warning, when TensorFlow had been imported before, so the start-up
+        lines were already printed.
+    """
+    for message in _QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # e.g. tf.function retracing notes
+    if "tensorflow" in sys.modules:
+        if getattr(sys.modules["tensorflow"], "_shap_course_quiet", False):
+            return True
+        warnings.warn(
+            "quiet_tensorflow() ran after TensorFlow was imported; call it before "
+            "'import keras' / 'import tensorflow' (restart the kernel) to hide the log lines.",
+            stacklevel=2,
+        )
+        return False
+    with _stderr_silenced():
+        import tensorflow
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TensorFlow resets it on import
+    tensorflow._shap_course_quiet = True
+    return True
 
 
 def versions() -> dict[str, str]:

@@ -123,6 +123,114 @@ def shap_image_plot(
     return plt.gcf()
 
 
+def _shown(img_hwc):
+    """An (H, W, C) image as imshow wants it: (H, W) for one channel, floats in [0, 1]."""
+    img = np.asarray(img_hwc, dtype=np.float32)
+    if img.max() > 1.0:
+        img = img / 255.0
+    return img[..., 0] if img.shape[-1] == 1 else np.clip(img, 0.0, 1.0)
+
+
+def _map_cell(ax, value_hw, img_hwc, limit, title=None):
+    from shap.plots.colors import red_transparent_blue
+
+    ax.imshow(np.asarray(img_hwc, dtype=np.float32).mean(axis=-1), cmap="gray", alpha=0.15)
+    image = ax.imshow(value_hw, cmap=red_transparent_blue, vmin=-limit, vmax=limit)
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+    return image
+
+
+def shap_grid(
+    shap_values,
+    pixel_values,
+    layout: str,
+    column_names,
+    reference_nhwc=None,
+    output_indexes=None,
+    row_titles=None,
+    width: float | None = None,
+):
+    """SHAP maps in a grid (rows: images, columns: outputs), with an optional reference row.
+
+    Like ``shap.image_plot`` (red raises the output, blue lowers it, one colour scale for the
+    whole figure, channels summed), plus a first row of reference images, one above each
+    column, e.g. one example of each class.
+
+    Parameters
+    ----------
+    shap_values : ndarray or list
+        ``(N, C, H, W, K)`` (``layout="NCHWK"``), ``(N, H, W, C, K)`` (``"NHWCK"``) or a list of
+        K arrays in the image layout.
+    pixel_values : array-like
+        The N explained images in the image layout (``NCHW`` or ``NHWC``).
+    layout : {"NCHWK", "NHWCK"}
+    column_names : sequence of str
+        Without ``output_indexes``: one title per column (K names). With it: the names of all
+        outputs, looked up per image.
+    reference_nhwc : array-like, shape (K, H, W, C), optional
+        One reference image per column, drawn in a first row titled with ``column_names``.
+    output_indexes : array-like of int, shape (N, K), optional
+        The indexes returned with ``ranked_outputs``; each map is titled with its output.
+    row_titles : sequence of str, optional
+        One per image, shown above the image column.
+    width : float, optional
+        Figure width in inches (default 1.3 per column).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    maps_nhwk = np.stack([m.sum(axis=-1) for m in shap_to_nhwc_list(shap_values, layout)], -1)
+    pixels = to_numpy(pixel_values)
+    check_images(pixels, layout[:-1])
+    pixels_nhwc = np.transpose(pixels, (0, 2, 3, 1)) if layout == "NCHWK" else pixels
+    n, k = len(maps_nhwk), maps_nhwk.shape[-1]
+    names = list(column_names)
+    if output_indexes is None and len(names) != k:
+        raise ValueError(f"{k} explained outputs but {len(names)} column names.")
+    if reference_nhwc is not None:
+        reference_nhwc = to_numpy(reference_nhwc)
+        check_images(reference_nhwc, "NHWC")
+        if output_indexes is not None or len(reference_nhwc) != k:
+            raise ValueError("reference_nhwc needs one image per column and no output_indexes.")
+    top = int(reference_nhwc is not None)
+    width = width or 1.3 * (k + 1)
+    row_height = width / (k + 1) + (0.45 if row_titles is not None else 0.25)
+    fig, grid = plt.subplots(
+        n + top, k + 1, figsize=(width, row_height * (n + top) + 0.9), squeeze=False
+    )
+    for ax in grid.flat:
+        ax.axis("off")
+    for j in range(k * top):
+        grid[0, j + 1].imshow(_shown(reference_nhwc[j]), cmap="gray")
+        grid[0, j + 1].set_title(names[j], fontsize=9)
+    limit = float(np.nanpercentile(np.abs(maps_nhwk), 99.9)) or 1e-12
+    for i in range(n):
+        row = grid[i + top]
+        row[0].imshow(_shown(pixels_nhwc[i]), cmap="gray")
+        if row_titles is not None:
+            row[0].set_title(str(row_titles[i]), fontsize=9)
+        for j in range(k):
+            if output_indexes is not None:
+                title = names[int(to_numpy(output_indexes)[i, j])]
+            else:
+                title = names[j] if (i == 0 and not top) else None
+            image = _map_cell(row[j + 1], maps_nhwk[i, ..., j], pixels_nhwc[i], limit, title)
+    bar = fig.colorbar(
+        image,
+        ax=grid.ravel().tolist(),
+        orientation="horizontal",
+        fraction=0.04 if n + top > 3 else 0.08,
+        pad=0.03,
+        aspect=40,
+    )
+    bar.set_label("SHAP value (red raises the output, blue lowers it)", fontsize=9)
+    return fig
+
+
 def plot_history(history, axes=None):
     """Loss and accuracy per epoch, training vs validation.
 

@@ -68,3 +68,53 @@ def test_plot_history():
     fig = plotting.plot_history(history)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert fig.axes[1].lines[1].get_ydata().tolist() == [0.6, 0.7]
+
+
+def _maps_and_images(n=3, k=4, layout="NHWCK"):
+    rng = np.random.default_rng(1)
+    if layout == "NHWCK":
+        return rng.normal(size=(n, 6, 6, 1, k)), rng.random((n, 6, 6, 1))
+    return rng.normal(size=(n, 3, 6, 6, k)), rng.random((n, 3, 6, 6))
+
+
+def test_shap_grid_reference_row_and_colour_scale():
+    values, images = _maps_and_images()
+    reference = np.random.default_rng(2).integers(0, 255, (4, 6, 6, 1), dtype=np.uint8)
+    fig = plotting.shap_grid(
+        values,
+        images,
+        "NHWCK",
+        list("abcd"),
+        reference_nhwc=reference,
+        row_titles=["r0", "r1", "r2"],
+    )
+    grid_axes = fig.axes[:-1]  # the last axes is the colour bar
+    assert len(grid_axes) == 4 * 5
+    assert [ax.get_title() for ax in grid_axes[1:5]] == list("abcd")
+    assert [grid_axes[5 * (i + 1)].get_title() for i in range(3)] == ["r0", "r1", "r2"]
+    limits = {ax.images[-1].get_clim() for ax in grid_axes[6:10]}
+    assert len(limits) == 1  # one symmetric scale for every map
+    low, high = limits.pop()
+    assert high > 0 and low == -high
+    maps_summed = values.sum(axis=3)
+    np.testing.assert_allclose(grid_axes[6].images[-1].get_array(), maps_summed[0, ..., 0])
+
+
+def test_shap_grid_ranked_outputs_and_channels_first():
+    values, images = _maps_and_images(n=2, k=2, layout="NCHWK")
+    names = ["zero", "one", "two", "three"]
+    fig = plotting.shap_grid(values, images, "NCHWK", names, output_indexes=[[3, 1], [0, 2]])
+    titles = [ax.get_title() for ax in fig.axes[:-1]]
+    assert titles == ["", "three", "one", "", "zero", "two"]
+
+
+def test_shap_grid_rejects_inconsistent_input():
+    values, images = _maps_and_images()
+    with pytest.raises(ValueError, match="4 explained outputs but 2 column names"):
+        plotting.shap_grid(values, images, "NHWCK", ["a", "b"])
+    with pytest.raises(ValueError, match="one image per column"):
+        plotting.shap_grid(
+            values, images, "NHWCK", list("abcd"), reference_nhwc=np.zeros((3, 6, 6, 1))
+        )
+    with pytest.raises(ValueError):
+        plotting.shap_grid(values, np.moveaxis(images, -1, 1), "NHWCK", list("abcd"))

@@ -1,0 +1,33 @@
+import math
+
+import numpy as np
+import pytest
+
+from helpers import measure
+
+
+def test_measure_returns_result_time_and_memory():
+    def allocate():
+        block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+        return float(block.sum())
+
+    result, cost = measure.measure(allocate)
+    assert result == 64 * 2**20 // 8
+    assert cost.seconds > 0
+    assert 40 <= cost.peak_extra_mb <= 400
+    assert "peak extra memory" in str(cost)
+
+
+def test_measure_passes_arguments_and_propagates_errors():
+    result, _ = measure.measure(lambda a, b=0: a + b, 2, b=3)
+    assert result == 5
+    with pytest.raises(ZeroDivisionError):
+        measure.measure(lambda: 1 / 0)
+
+
+def test_memory_not_measured_without_proc(monkeypatch, tmp_path):
+    monkeypatch.setattr(measure, "_STATM", tmp_path / "missing")
+    assert math.isnan(measure.rss_bytes())
+    _, cost = measure.measure(lambda: None)
+    assert math.isnan(cost.peak_extra_bytes)
+    assert "memory not measured" in str(cost)
