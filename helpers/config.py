@@ -60,6 +60,13 @@ class Budget:
         Model evaluations per image for masking explainers (Partition, Exact).
     image_size : int
         Side length of the ImageNet-like photos fed to large models.
+    photos : int
+        Photos explained with a large ImageNet network (VGG19, ResNet18).
+    photo_background : int
+        Background photos for a large network's explainer.
+    photo_nsamples : int
+        GradientExplainer samples per photo and explained output on a large network, where one
+        sample is a forward and backward pass through most of the network.
     """
 
     name: str
@@ -72,6 +79,9 @@ class Budget:
     nsamples: int
     max_evals: int
     image_size: int
+    photos: int
+    photo_background: int
+    photo_nsamples: int
 
     def as_dict(self) -> dict:
         """Return the budget as a plain dictionary (for printing or logging)."""
@@ -90,6 +100,9 @@ PROFILES: dict[str, Budget] = {
         nsamples=50,
         max_evals=500,
         image_size=224,
+        photos=2,
+        photo_background=8,
+        photo_nsamples=8,
     ),
     "full": Budget(
         name="full",
@@ -102,6 +115,9 @@ PROFILES: dict[str, Budget] = {
         nsamples=200,
         max_evals=2_000,
         image_size=224,
+        photos=4,
+        photo_background=32,
+        photo_nsamples=50,
     ),
 }
 DEFAULT_PROFILE = "full"

@@ -228,3 +228,37 @@ def preflight_deep_explainer(model, example_input) -> PreflightReport:
              if type(m).__name__ not in supported and calls[n]}
         ),
     )  # fmt: skip
+
+
+def layer_map(shap_values, layout: str, size: int) -> np.ndarray:
+    """Sum a layer's SHAP values over its channels and enlarge them to the image size.
+
+    Each cell of the layer's grid becomes a block of pixels, and its value is shared evenly
+    among them, so the sum of a map equals the sum of the layer's SHAP values (additivity is
+    kept). Blocks, not smooth interpolation: the map shows the layer's real resolution.
+
+    Parameters
+    ----------
+    shap_values : ndarray, tensor or list
+        ``(N, C, h, w, K)`` for a PyTorch layer (``layout="NCHWK"``) or ``(N, h, w, C, K)`` for
+        Keras (``"NHWCK"``), or a list of K arrays in the layer's layout.
+    layout : {"NCHWK", "NHWCK"}
+    size : int
+        Image side length; a multiple of ``h`` and ``w``.
+
+    Returns
+    -------
+    ndarray, shape (N, size, size, K)
+    """
+    values = _as_values(shap_values)
+    if layout not in ("NCHWK", "NHWCK") or values.ndim != 5:
+        raise ValueError(
+            f"layer_map needs 5-D values (N, C, h, w, K) or (N, h, w, C, K) and layout "
+            f"'NCHWK' or 'NHWCK'; got shape {values.shape} and layout {layout!r}."
+        )
+    maps = values.sum(axis=1 if layout == "NCHWK" else 3)  # (N, h, w, K)
+    h, w = maps.shape[1:3]
+    if size % h or size % w:
+        raise ValueError(f"image size {size} is not a multiple of the layer's grid {h}x{w}.")
+    fy, fx = size // h, size // w
+    return np.repeat(np.repeat(maps, fy, axis=1), fx, axis=2) / (fy * fx)

@@ -3,8 +3,10 @@
 The memory is the resident set size (RSS) of this process, sampled in a background thread while
 the call runs; the peak minus the RSS before the call is what the call needed on top of what
 was already in memory. It counts every allocator (NumPy, PyTorch, TensorFlow), which
-``tracemalloc`` does not. On systems without ``/proc`` (macOS, Windows) memory is reported as
-not measured (``nan``) and only the time is measured.
+``tracemalloc`` does not. It is the memory the process had to take from the system: a call
+that reuses memory freed by an earlier, larger call shows (almost) nothing, so measure the
+first call of a kind, or calls of growing size. On systems without ``/proc`` (macOS,
+Windows) memory is reported as not measured (``nan``) and only the time is measured.
 """
 
 from __future__ import annotations

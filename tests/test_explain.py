@@ -4,6 +4,7 @@ import shap
 import torch
 from tiny_models import FunctionalReLUCNN, ReusedReLUCNN, TinyCNN, trained_weights
 
+from helpers import explain
 from helpers.explain import (
     AdditivityError,
     check_additivity,
@@ -92,3 +93,23 @@ def test_single_output_and_list_forms():
     assert report.ok
     bad = check_additivity(per_output, [0.0, 1.0], np.array([[2.0, 2.0]] * 3), raise_error=False)
     assert bad.max_abs_error == pytest.approx(1.0) and bad.max_rel_error == pytest.approx(0.5)
+
+
+def test_layer_map_sums_channels_keeps_totals_and_shows_blocks():
+    rng = np.random.default_rng(0)
+    values_nchwk = rng.normal(size=(2, 3, 4, 4, 5))
+    maps = explain.layer_map(values_nchwk, "NCHWK", 16)
+    assert maps.shape == (2, 16, 16, 5)
+    np.testing.assert_allclose(maps.sum(axis=(1, 2)), values_nchwk.sum(axis=(1, 2, 3)))
+    block = maps[0, :4, :4, 0]
+    assert np.all(block == block[0, 0])
+    assert np.isclose(block[0, 0] * 16, values_nchwk[0, :, 0, 0, 0].sum())
+    keras_maps = explain.layer_map(np.moveaxis(values_nchwk, 1, 3), "NHWCK", 16)
+    np.testing.assert_allclose(keras_maps, maps)
+
+
+def test_layer_map_rejects_bad_layouts_and_sizes():
+    with pytest.raises(ValueError, match="5-D values"):
+        explain.layer_map(np.zeros((2, 4, 4, 5)), "NCHWK", 16)
+    with pytest.raises(ValueError, match="not a multiple"):
+        explain.layer_map(np.zeros((1, 3, 5, 5, 1)), "NCHWK", 16)

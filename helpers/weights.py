@@ -1,0 +1,239 @@
+"""ImageNet-pretrained weights: found and verified locally, downloaded online, or said missing.
+
+The loaders look for the weight file under the name the framework itself uses, in this order:
+the pre-loaded folders (``SHAP_COURSE_PRELOADED``, the folder itself and its ``weights/``), the
+course cache (``SHAP_COURSE_DATA``/``weights``) and the framework's own cache (``~/.keras/models``,
+``torch.hub.get_dir()/checkpoints``). A file that is found is verified against the checksum the
+framework publishes (Keras: the MD5 in ``keras.applications``; torchvision: the SHA-256 prefix
+in the file name) and refused, with both checksums, when it differs. With no file and downloads
+allowed, the framework downloads and verifies it. Offline and without a file, the loaders build
+the same architecture with random weights and return a status that says so, for the page.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config
+from .assets import ChecksumError, file_digest
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One published weight file and the checksum its framework checks.
+
+    Attributes
+    ----------
+    model : str
+        Human-readable name, e.g. ``"VGG19 (Keras)"``.
+    filename : str
+        The name the framework saves it under.
+    url : str
+        Official download address.
+    algorithm : {"md5", "sha256"}
+    digest : str
+        Full hex digest, or (torchvision) the prefix of the SHA-256 that is part of the name.
+    """
+
+    model: str
+    filename: str
+    url: str
+    algorithm: str
+    digest: str
+
+    def matches(self, actual: str) -> bool:
+        """Whether a file's full hex digest agrees with the published (prefix of the) digest."""
+        return len(self.digest) >= 8 and actual.lower().startswith(self.digest.lower())
+
+
+KERAS_VGG19 = WeightFile(
+    "VGG19 (Keras)",
+    "vgg19_weights_tf_dim_ordering_tf_kernels.h5",
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
+    "vgg19_weights_tf_dim_ordering_tf_kernels.h5",
+    "md5",
+    "cbe5617147190e668d6c5d5026f83318",
+)
+TORCH_VGG19 = WeightFile(
+    "VGG19 (torchvision)",
+    "vgg19-dcbb9e9d.pth",
+    "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+    "sha256",
+    "dcbb9e9d",
+)
+TORCH_RESNET18 = WeightFile(
+    "ResNet18 (torchvision)",
+    "resnet18-f37072fd.pth",
+    "https://download.pytorch.org/models/resnet18-f37072fd.pth",
+    "sha256",
+    "f37072fd",
+)
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    """Which weights a model got; shown as a note or a warning box in a notebook."""
+
+    model: str
+    pretrained: bool
+    source: str
+
+    def __str__(self) -> str:
+        if self.pretrained:
+            return f"ImageNet weights, {self.source}"
+        return f"UNTRAINED (random weights): {self.source}"
+
+    def _repr_html_(self) -> str:
+        if self.pretrained:
+            kind, title = "note", f"{self.model}: pretrained ImageNet weights"
+            body = f"Loaded: {self.source}."
+            style = "border-left:4px solid #2e7d32;background:#edf7ed"
+        else:
+            kind, title = "warning", f"{self.model}: untrained network"
+            body = (
+                f"{self.source}. The maps below show the mechanics only; run online (or put "
+                "the weight file in a pre-loaded folder) for the real result."
+            )
+            style = "border-left:4px solid #ed6c02;background:#fff4e5"
+        return (
+            f'<div class="admonition {kind}" style="{style};padding:0.5em 1em">'
+            f'<p class="admonition-title"><b>{html.escape(title)}</b></p>'
+            f"<p>{html.escape(body)}</p></div>"
+        )
+
+
+def search_dirs(framework_cache: Path | None = None) -> list[Path]:
+    """Folders searched for weight files, in order (pre-loaded, course cache, framework cache)."""
+    dirs = []
+    for root in config.preloaded_dirs():
+        dirs += [root, root / "weights"]
+    dirs.append(config.data_dir() / "weights")
+    if framework_cache is not None:
+        dirs.append(framework_cache)
+    return dirs
+
+
+def verify(path: Path, spec: WeightFile) -> Path:
+    """Return ``path`` if its checksum matches ``spec``.
+
+    Raises
+    ------
+    ChecksumError
+        With both checksums and what to do, when it does not match.
+    """
+    actual = file_digest(path, spec.algorithm)
+    if not spec.matches(actual):
+        raise ChecksumError(
+            f"{path} is not the expected {spec.model} weight file: its {spec.algorithm} is "
+            f"{actual}, the published one is {spec.digest}. The file is corrupted or truncated; "
+            f"delete it and download it again from {spec.url}."
+        )
+    return path
+
+
+def find_weight_file(spec: WeightFile, framework_cache: Path | None = None) -> Path | None:
+    """The first verified copy of ``spec.filename`` in :func:`search_dirs`, or None."""
+    for folder in search_dirs(framework_cache):
+        candidate = folder / spec.filename
+        if candidate.is_file():
+            return verify(candidate, spec)
+    return None
+
+
+def load(
+    spec: WeightFile,
+    build: Callable[[Path | None], object],
+    download: Callable[[], object],
+    framework_cache: Path | None = None,
+):
+    """Build a model with verified local weights, downloaded weights, or random weights.
+
+    Parameters
+    ----------
+    spec : WeightFile
+    build : callable
+        ``build(path)`` returns the model with the weights of ``path`` loaded, or with random
+        weights when ``path`` is None.
+    download : callable
+        ``download()`` returns the pretrained model, letting the framework fetch and verify
+        the file (called only when downloads are allowed).
+    framework_cache : Path, optional
+        The framework's own cache folder, searched last.
+
+    Returns
+    -------
+    model : object
+    status : WeightsStatus
+    """
+    path = find_weight_file(spec, framework_cache)
+    if path is not None:
+        status = WeightsStatus(spec.model, True, f"file {path} ({spec.algorithm} verified)")
+        return build(path), status
+    if not config.offline():
+        status = WeightsStatus(spec.model, True, f"downloaded from {spec.url} and verified")
+        return download(), status
+    searched = ", ".join(str(d) for d in search_dirs(framework_cache))
+    reason = (
+        f"no {spec.filename} in {searched}, and downloads are off ({config.OFFLINE_VAR}=1); "
+        "this is the same architecture with random weights"
+    )
+    return build(None), WeightsStatus(spec.model, False, reason)
+
+
+def _keras_cache() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
+def _torch_cache() -> Path:
+    import torch
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def keras_vgg19():
+    """``keras.applications.VGG19`` with ImageNet weights when available; ``(model, status)``."""
+    import keras
+
+    def build(path):
+        model = keras.applications.VGG19(weights=None)
+        if path is not None:
+            model.load_weights(path)
+        return model
+
+    return load(
+        KERAS_VGG19, build, lambda: keras.applications.VGG19(weights="imagenet"), _keras_cache()
+    )
+
+
+def _torch_loader(spec: WeightFile, architecture: str, weights_enum: str):
+    import torch
+
+    from .torch_compat import import_torchvision
+
+    models = import_torchvision().models
+    make = getattr(models, architecture)
+
+    def build(path):
+        model = make(weights=None)
+        if path is not None:
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return model.eval()
+
+    def download():
+        return make(weights=getattr(models, weights_enum).IMAGENET1K_V1).eval()
+
+    return load(spec, build, download, _torch_cache())
+
+
+def torch_vgg19():
+    """torchvision ``vgg19`` (eval mode) with ImageNet weights when available."""
+    return _torch_loader(TORCH_VGG19, "vgg19", "VGG19_Weights")
+
+
+def torch_resnet18():
+    """torchvision ``resnet18`` (eval mode) with ImageNet weights when available."""
+    return _torch_loader(TORCH_RESNET18, "resnet18", "ResNet18_Weights")

@@ -1,0 +1,136 @@
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import weights
+from helpers.assets import ChecksumError
+
+
+@pytest.fixture
+def folders(monkeypatch, tmp_path):
+    """A pre-loaded folder and an empty framework cache, both private to the test."""
+    preloaded, framework = tmp_path / "preloaded", tmp_path / "framework"
+    (preloaded / "weights").mkdir(parents=True)
+    framework.mkdir()
+    monkeypatch.setenv("SHAP_COURSE_PRELOADED", str(preloaded))
+    monkeypatch.setattr(weights, "_torch_cache", lambda: framework)
+    monkeypatch.setattr(weights, "_keras_cache", lambda: framework)
+    return preloaded, framework
+
+
+def _tiny_torch_file(folder, seed):
+    torch.manual_seed(seed)
+    layer = torch.nn.Linear(3, 2)
+    staging = folder / "staging.pth"
+    torch.save(layer.state_dict(), staging)
+    sha = hashlib.sha256(staging.read_bytes()).hexdigest()
+    target = folder / f"tiny-{sha[:8]}.pth"
+    staging.rename(target)
+    spec = weights.WeightFile(
+        "Tiny (torch)", target.name, "https://example.org/t", "sha256", sha[:8]
+    )
+    return spec, layer
+
+
+def _torch_build(path):
+    torch.manual_seed(123)
+    layer = torch.nn.Linear(3, 2)
+    if path is not None:
+        layer.load_state_dict(torch.load(path, weights_only=True))
+    return layer
+
+
+def _no_download():
+    raise AssertionError("must not download")
+
+
+def test_correct_small_torch_file_is_accepted(folders):
+    preloaded, framework = folders
+    spec, original = _tiny_torch_file(preloaded / "weights", seed=0)
+    model, status = weights.load(spec, _torch_build, _no_download, framework)
+    assert status.pretrained and spec.filename in status.source and "verified" in status.source
+    assert torch.equal(model.weight, original.weight)
+
+
+def test_wrong_checksum_is_rejected_with_both_sums(folders, monkeypatch):
+    preloaded, framework = folders
+    spec, _ = _tiny_torch_file(preloaded, seed=0)
+    (preloaded / spec.filename).write_bytes(b"not the weights")
+    actual = hashlib.sha256(b"not the weights").hexdigest()
+    monkeypatch.setenv("SHAP_COURSE_OFFLINE", "0")  # even online, a bad file is never used
+    with pytest.raises(ChecksumError) as err:
+        weights.load(spec, _torch_build, _no_download, framework)
+    message = str(err.value)
+    assert actual in message and spec.digest in message
+    assert "delete it" in message and spec.url in message
+
+
+def test_correct_small_keras_file_is_accepted(folders):
+    import keras
+
+    preloaded, framework = folders
+
+    def tiny(seed):
+        keras.utils.set_random_seed(seed)
+        inputs = keras.Input((4,))
+        return keras.Model(inputs, keras.layers.Dense(2)(inputs))
+
+    saved = tiny(seed=1)
+    path = framework / "tiny.weights.h5"
+    saved.save_weights(path)
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    spec = weights.WeightFile("Tiny (Keras)", path.name, "https://example.org/k", "md5", md5)
+
+    def build(weight_path):
+        model = tiny(seed=2)
+        if weight_path is not None:
+            model.load_weights(weight_path)
+        return model
+
+    model, status = weights.load(spec, build, _no_download, framework)
+    assert status.pretrained and str(framework) in status.source
+    np.testing.assert_array_equal(model.get_weights()[0], saved.get_weights()[0])
+    wrong = weights.WeightFile("Tiny (Keras)", path.name, spec.url, "md5", "0" * 32)
+    with pytest.raises(ChecksumError, match=md5):
+        weights.load(wrong, build, _no_download, framework)
+
+
+def test_offline_without_file_builds_untrained_and_says_so(folders, monkeypatch):
+    monkeypatch.setenv("SHAP_COURSE_OFFLINE", "1")
+    model, status = weights.torch_resnet18()
+    assert isinstance(model, torch.nn.Module) and not model.training
+    assert not status.pretrained
+    assert "SHAP_COURSE_OFFLINE=1" in status.source and "resnet18-f37072fd.pth" in status.source
+    assert "UNTRAINED" in str(status)
+    box = status._repr_html_()
+    assert "admonition warning" in box and "mechanics only" in box
+
+
+def test_online_without_file_lets_the_framework_download(folders, monkeypatch):
+    monkeypatch.setenv("SHAP_COURSE_OFFLINE", "0")
+    spec = weights.WeightFile(
+        "Tiny", "absent-12345678.pth", "https://example.org/a", "sha256", "12345678"
+    )
+    model, status = weights.load(spec, _torch_build, lambda: "downloaded model", None)
+    assert model == "downloaded model"
+    assert status.pretrained and "downloaded from https://example.org/a" in status.source
+    assert "admonition note" in status._repr_html_()
+
+
+def test_real_loader_rejects_a_corrupted_resnet18_file(folders):
+    preloaded, _ = folders
+    (preloaded / "weights" / weights.TORCH_RESNET18.filename).write_bytes(b"truncated")
+    with pytest.raises(ChecksumError, match="f37072fd"):
+        weights.torch_resnet18()
+
+
+def test_search_order_and_prefix_rules(folders, isolated_course_env):
+    preloaded, framework = folders
+    dirs = weights.search_dirs(framework)
+    assert dirs == [preloaded, preloaded / "weights", isolated_course_env / "weights", framework]
+    assert weights.TORCH_VGG19.matches("dcbb9e9d" + "0" * 56)
+    assert not weights.TORCH_VGG19.matches("dcbb9e9e" + "0" * 56)
+    assert not weights.WeightFile("x", "x", "u", "sha256", "").matches("anything")
+    assert weights.KERAS_VGG19.algorithm == "md5" and len(weights.KERAS_VGG19.digest) == 32
