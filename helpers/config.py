@@ -67,6 +67,12 @@ class Budget:
     photo_nsamples : int
         GradientExplainer samples per photo and explained output on a large network, where one
         sample is a forward and backward pass through most of the network.
+    resnet_image_size : int
+        Side length the 28x28 Fashion-MNIST images are resized to for ResNet18.
+    resnet_per_class : int or None
+        Training images per class for the ResNet18 chapter (``None``: all).
+    resnet_epochs : int
+        Training epochs for ResNet18.
     """
 
     name: str
@@ -82,6 +88,9 @@ class Budget:
     photos: int
     photo_background: int
     photo_nsamples: int
+    resnet_image_size: int
+    resnet_per_class: int | None
+    resnet_epochs: int
 
     def as_dict(self) -> dict:
         """Return the budget as a plain dictionary (for printing or logging)."""
@@ -103,6 +112,9 @@ PROFILES: dict[str, Budget] = {
         photos=2,
         photo_background=8,
         photo_nsamples=8,
+        resnet_image_size=32,
+        resnet_per_class=600,
+        resnet_epochs=3,
     ),
     "full": Budget(
         name="full",
@@ -118,6 +130,9 @@ PROFILES: dict[str, Budget] = {
         photos=4,
         photo_background=32,
         photo_nsamples=50,
+        resnet_image_size=64,
+        resnet_per_class=1500,
+        resnet_epochs=4,
     ),
 }
 DEFAULT_PROFILE = "full"

@@ -112,6 +112,74 @@ def to_torch(images_nhw: np.ndarray, labels: np.ndarray | None = None):
     return x_nchw, torch.from_numpy(labels.astype(np.int64))
 
 
+def to_torch_rgb(images_nhw: np.ndarray, size: int, labels: np.ndarray | None = None):
+    """uint8 grey ``(N, H, W)`` images to float ``(N, 3, size, size)`` in [0, 1] for RGB models.
+
+    The grey channel is copied to red, green and blue, and the images are resized bilinearly
+    (what a network built for colour photos, such as ResNet18, expects).
+    """
+    import torch
+    from torch.nn import functional as F
+
+    x_nchw = to_torch(images_nhw)
+    x_nchw = F.interpolate(x_nchw, size=(size, size), mode="bilinear", align_corners=False)
+    x_nchw = x_nchw.clamp(0.0, 1.0).expand(-1, 3, -1, -1).contiguous()
+    if labels is None:
+        return x_nchw
+    return x_nchw, torch.from_numpy(labels.astype(np.int64))
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def imagenet_normalize(x_nchw):
+    """Normalise RGB tensors in [0, 1] ``(N, 3, H, W)`` as torchvision's ImageNet models expect."""
+    import torch
+
+    check_images(x_nchw, "NCHW")
+    if x_nchw.shape[1] != 3:
+        raise ValueError(
+            f"imagenet_normalize needs 3 channels (N, 3, H, W), got {tuple(x_nchw.shape)}"
+        )
+    mean = torch.tensor(IMAGENET_MEAN, dtype=x_nchw.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=x_nchw.dtype).view(1, 3, 1, 1)
+    return (x_nchw - mean) / std
+
+
+def keep_classes(images, labels: np.ndarray, classes, per_class: int | None, seed: int):
+    """Keep only some classes, relabelled 0..K-1 in the given order, at most ``per_class`` each.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, ...)
+    labels : ndarray of int, shape (N,)
+    classes : sequence of int
+        Original labels to keep; the i-th becomes label i.
+    per_class : int or None
+        Images kept per class (random, reproducible); None keeps all.
+    seed : int
+
+    Returns
+    -------
+    images : ndarray, shape (M, ...)
+    labels : ndarray of int64, shape (M,)
+        Shuffled together, so the classes are mixed.
+    """
+    rng = np.random.default_rng(seed)
+    picks, new_labels = [], []
+    for new, old in enumerate(classes):
+        members = np.flatnonzero(labels == old)
+        if len(members) == 0:
+            raise ValueError(f"class {old} has no images among labels {sorted(set(labels))}")
+        if per_class is not None and per_class < len(members):
+            members = rng.choice(members, per_class, replace=False)
+        picks.append(members)
+        new_labels.append(np.full(len(members), new, dtype=np.int64))
+    order = rng.permutation(sum(len(p) for p in picks))
+    return images[np.concatenate(picks)][order], np.concatenate(new_labels)[order]
+
+
 def to_keras(images_nhw: np.ndarray) -> np.ndarray:
     """uint8 ``(N, H, W)`` images to float32 ``(N, H, W, 1)`` in [0, 1], the Keras layout."""
     check_images(images_nhw, "NHW", dtype=np.uint8)

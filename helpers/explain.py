@@ -262,3 +262,27 @@ def layer_map(shap_values, layout: str, size: int) -> np.ndarray:
         raise ValueError(f"image size {size} is not a multiple of the layer's grid {h}x{w}.")
     fy, fx = size // h, size // w
     return np.repeat(np.repeat(maps, fy, axis=1), fx, axis=2) / (fy * fx)
+
+
+def concentration(map_hw, fraction: float = 0.1) -> float:
+    """Share of a map's total |attribution| that lies in its top ``fraction`` of pixels.
+
+    1.0 means everything sits in those pixels; ``fraction`` itself means it is spread evenly.
+
+    Parameters
+    ----------
+    map_hw : array-like, shape (H, W) or any shape
+    fraction : float in (0, 1]
+
+    Returns
+    -------
+    float
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
+    magnitude = np.sort(np.abs(to_numpy(map_hw)).ravel())[::-1]
+    total = magnitude.sum()
+    if total == 0:
+        return float("nan")
+    top = max(1, int(round(fraction * magnitude.size)))
+    return float(magnitude[:top].sum() / total)

@@ -75,6 +75,7 @@ def train_torch(
     lr: float = 1e-3,
     device=None,
     progress: bool = True,
+    on_epoch_end=None,
 ) -> History:
     """Train a logits classifier with Adam and cross-entropy.
 
@@ -92,6 +93,8 @@ def train_torch(
         Default :func:`helpers.config.device`.
     progress : bool
         Show a tqdm progress bar per epoch.
+    on_epoch_end : callable, optional
+        ``on_epoch_end(epoch, model)`` after each epoch (1-based), e.g. to keep a checkpoint.
 
     Returns
     -------
@@ -127,6 +130,8 @@ def train_torch(
         val_loss, val_acc = evaluate_torch(model, *val_data, device=device)
         history.val_loss.append(val_loss)
         history.val_acc.append(val_acc)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, model)
     history.seconds = time.perf_counter() - start
     return history
 
@@ -166,3 +171,33 @@ def train_keras(
         val_acc=[float(v) for v in logs["val_accuracy"]],
         seconds=time.perf_counter() - start,
     )
+
+
+def freeze(model, prefixes) -> int:
+    """Stop training the parameters whose names start with one of ``prefixes``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    prefixes : sequence of str
+        E.g. ``("conv1", "bn1", "layer1")`` for the stem and first stage of a ResNet.
+
+    Returns
+    -------
+    int
+        Number of parameters (scalars) frozen.
+
+    Raises
+    ------
+    ValueError
+        If a prefix matches no parameter (a typo would otherwise freeze nothing silently).
+    """
+    frozen = 0
+    for prefix in prefixes:
+        matched = [(n, p) for n, p in model.named_parameters() if n.startswith(prefix + ".")]
+        if not matched:
+            raise ValueError(f"no parameter of the model starts with {prefix!r}.")
+        for _, param in matched:
+            param.requires_grad_(False)
+            frozen += param.numel()
+    return frozen

@@ -81,6 +81,7 @@ class WeightsStatus:
     model: str
     pretrained: bool
     source: str
+    consequence: str = ""
 
     def __str__(self) -> str:
         if self.pretrained:
@@ -94,16 +95,19 @@ class WeightsStatus:
             style = "border-left:4px solid #2e7d32;background:#edf7ed"
         else:
             kind, title = "warning", f"{self.model}: untrained network"
-            body = (
-                f"{self.source}. The maps below show the mechanics only; run online (or put "
-                "the weight file in a pre-loaded folder) for the real result."
-            )
+            body = f"{self.source}. {self.consequence or MECHANICS_ONLY}"
             style = "border-left:4px solid #ed6c02;background:#fff4e5"
         return (
             f'<div class="admonition {kind}" style="{style};padding:0.5em 1em">'
             f'<p class="admonition-title"><b>{html.escape(title)}</b></p>'
             f"<p>{html.escape(body)}</p></div>"
         )
+
+
+MECHANICS_ONLY = (
+    "The maps below show the mechanics only; run online (or put the weight file in a "
+    "pre-loaded folder) for the real result."
+)
 
 
 def search_dirs(framework_cache: Path | None = None) -> list[Path]:
@@ -149,6 +153,7 @@ def load(
     build: Callable[[Path | None], object],
     download: Callable[[], object],
     framework_cache: Path | None = None,
+    consequence: str = MECHANICS_ONLY,
 ):
     """Build a model with verified local weights, downloaded weights, or random weights.
 
@@ -163,6 +168,8 @@ def load(
         the file (called only when downloads are allowed).
     framework_cache : Path, optional
         The framework's own cache folder, searched last.
+    consequence : str
+        What random weights mean for the chapter, shown in the warning box.
 
     Returns
     -------
@@ -181,7 +188,7 @@ def load(
         f"no {spec.filename} in {searched}, and downloads are off ({config.OFFLINE_VAR}=1); "
         "this is the same architecture with random weights"
     )
-    return build(None), WeightsStatus(spec.model, False, reason)
+    return build(None), WeightsStatus(spec.model, False, reason, consequence)
 
 
 def _keras_cache() -> Path:
@@ -209,7 +216,7 @@ def keras_vgg19():
     )
 
 
-def _torch_loader(spec: WeightFile, architecture: str, weights_enum: str):
+def _torch_loader(spec: WeightFile, architecture: str, weights_enum: str, consequence: str):
     import torch
 
     from .torch_compat import import_torchvision
@@ -226,14 +233,20 @@ def _torch_loader(spec: WeightFile, architecture: str, weights_enum: str):
     def download():
         return make(weights=getattr(models, weights_enum).IMAGENET1K_V1).eval()
 
-    return load(spec, build, download, _torch_cache())
+    return load(spec, build, download, _torch_cache(), consequence)
 
 
 def torch_vgg19():
     """torchvision ``vgg19`` (eval mode) with ImageNet weights when available."""
-    return _torch_loader(TORCH_VGG19, "vgg19", "VGG19_Weights")
+    return _torch_loader(TORCH_VGG19, "vgg19", "VGG19_Weights", MECHANICS_ONLY)
 
 
-def torch_resnet18():
-    """torchvision ``resnet18`` (eval mode) with ImageNet weights when available."""
-    return _torch_loader(TORCH_RESNET18, "resnet18", "ResNet18_Weights")
+def torch_resnet18(consequence: str = MECHANICS_ONLY):
+    """torchvision ``resnet18`` (eval mode) with ImageNet weights when available.
+
+    Parameters
+    ----------
+    consequence : str
+        What random weights mean for the chapter (e.g. "trained from scratch instead").
+    """
+    return _torch_loader(TORCH_RESNET18, "resnet18", "ResNet18_Weights", consequence)

@@ -2,6 +2,7 @@ import csv
 
 import numpy as np
 import pytest
+import torch
 
 from helpers import data
 
@@ -77,3 +78,35 @@ def test_imagenet_samples_and_class_index(use_preloaded):
         assert row["wnid"] == photo.wnid
         assert row["class_index"] == ("" if photo.class_index is None else str(photo.class_index))
         assert row["class_name"] == (photo.class_name or "NOT-IN-1K")
+
+
+def test_to_torch_rgb_resizes_and_copies_grey():
+    images_nhw = np.zeros((2, 28, 28), dtype=np.uint8)
+    images_nhw[:, 7:21, 7:21] = 255
+    x, y = data.to_torch_rgb(images_nhw, 64, np.array([1, 2], dtype=np.uint8))
+    assert tuple(x.shape) == (2, 3, 64, 64) and x.dtype == torch.float32
+    assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
+    assert torch.equal(x[:, 0], x[:, 2]) and x[0, 0, 32, 32] == 1.0 and x[0, 0, 0, 0] == 0.0
+    assert y.dtype == torch.int64
+    assert tuple(data.to_torch_rgb(images_nhw, 32).shape) == (2, 3, 32, 32)
+
+
+def test_imagenet_normalize():
+    x = torch.ones(1, 3, 4, 4)
+    out = data.imagenet_normalize(x)
+    expected = (1 - np.array(data.IMAGENET_MEAN)) / np.array(data.IMAGENET_STD)
+    np.testing.assert_allclose(out[0, :, 0, 0].numpy(), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="3 channels"):
+        data.imagenet_normalize(torch.ones(1, 1, 4, 4))
+
+
+def test_keep_classes_relabels_and_limits():
+    labels = np.repeat(np.arange(5), 10)
+    images = labels.astype(np.float32)[:, None] * np.ones((50, 2), dtype=np.float32)
+    kept_x, kept_y = data.keep_classes(images, labels, [4, 1], per_class=3, seed=0)
+    assert sorted(kept_y.tolist()) == [0, 0, 0, 1, 1, 1]
+    assert set(kept_x[kept_y == 0, 0]) == {4.0} and set(kept_x[kept_y == 1, 0]) == {1.0}
+    all_x, all_y = data.keep_classes(images, labels, [2], per_class=None, seed=0)
+    assert len(all_y) == 10 and (all_y == 0).all()
+    with pytest.raises(ValueError, match="class 7 has no images"):
+        data.keep_classes(images, labels, [7], per_class=None, seed=0)

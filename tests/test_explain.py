@@ -113,3 +113,14 @@ def test_layer_map_rejects_bad_layouts_and_sizes():
         explain.layer_map(np.zeros((2, 4, 4, 5)), "NCHWK", 16)
     with pytest.raises(ValueError, match="not a multiple"):
         explain.layer_map(np.zeros((1, 3, 5, 5, 1)), "NCHWK", 16)
+
+
+def test_concentration_of_peaked_and_flat_maps():
+    flat = np.ones((10, 10))
+    assert np.isclose(explain.concentration(flat, 0.1), 0.1)
+    peaked = np.zeros((10, 10))
+    peaked[0, :5] = -2.0  # sign does not matter
+    assert explain.concentration(peaked, 0.1) == 1.0
+    assert np.isnan(explain.concentration(np.zeros((4, 4))))
+    with pytest.raises(ValueError, match="fraction"):
+        explain.concentration(flat, 0)

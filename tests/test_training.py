@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -76,3 +77,47 @@ def test_train_keras_returns_same_history_shape():
     )
     assert len(history.train_acc) == 3 and history.val_acc[-1] > 0.9
     assert all(isinstance(v, float) for v in history.val_loss)
+
+
+def test_on_epoch_end_sees_each_epoch_and_can_keep_a_checkpoint():
+    import copy
+
+    model, kept = _model(), {}
+
+    def keep(epoch, trained):
+        kept[epoch] = copy.deepcopy(trained.state_dict())
+
+    training.train_torch(
+        model,
+        _blobs(0),
+        _blobs(1),
+        epochs=2,
+        batch_size=64,
+        seed=0,
+        device=torch.device("cpu"),
+        progress=False,
+        on_epoch_end=keep,
+    )
+    assert sorted(kept) == [1, 2]
+    assert not torch.equal(kept[1]["1.weight"], kept[2]["1.weight"])
+    assert torch.equal(kept[2]["1.weight"], model.state_dict()["1.weight"])
+
+
+def test_freeze_stops_training_named_parameters():
+    model = _model()
+    before = model[1].weight.detach().clone()
+    assert training.freeze(model, ["1"]) == 16 * 8 + 8
+    training.train_torch(
+        model,
+        _blobs(0),
+        _blobs(1),
+        epochs=1,
+        batch_size=64,
+        seed=0,
+        device=torch.device("cpu"),
+        progress=False,
+    )
+    assert torch.equal(model[1].weight, before)
+    assert model[3].weight.requires_grad
+    with pytest.raises(ValueError, match="no parameter of the model starts with 'conv9'"):
+        training.freeze(model, ["conv9"])

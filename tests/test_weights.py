@@ -134,3 +134,10 @@ def test_search_order_and_prefix_rules(folders, isolated_course_env):
     assert not weights.TORCH_VGG19.matches("dcbb9e9e" + "0" * 56)
     assert not weights.WeightFile("x", "x", "u", "sha256", "").matches("anything")
     assert weights.KERAS_VGG19.algorithm == "md5" and len(weights.KERAS_VGG19.digest) == 32
+
+
+def test_untrained_box_says_what_it_means_for_the_chapter(folders, monkeypatch):
+    monkeypatch.setenv("SHAP_COURSE_OFFLINE", "1")
+    _, status = weights.torch_resnet18(consequence="Trained from scratch below instead.")
+    box = status._repr_html_()
+    assert "Trained from scratch below instead." in box and "mechanics only" not in box
