@@ -1,6 +1,7 @@
 # Two commands for a fresh machine (see README):
 #   make book   - install into .venv, build the Jupyter Book (executing every notebook)
-#   make test   - install into .venv, lint, check notebook pairs, run unit + notebook tests, -W build
+#   make test   - install into .venv, lint, check notebook pairs and the Pages workflow, run
+#                 unit + notebook tests, -W build, then check the pages in headless Chromium
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -12,7 +13,8 @@ STAMP := $(VENV)/.installed-stamp
 PRELOADED_DEFAULT := $(abspath ../shared/data)
 export SHAP_COURSE_PRELOADED ?= $(if $(wildcard $(PRELOADED_DEFAULT)),$(PRELOADED_DEFAULT),)
 
-.PHONY: install book test lint pairs notebooks unit-and-notebooks book-check clean
+.PHONY: install book test lint pairs notebooks unit-and-notebooks book-check clean student \
+	browser-deps browser-check workflow-check
 
 install: $(STAMP)
 
@@ -29,7 +31,7 @@ book: $(STAMP)
 # Everything `make test` runs is offline and in the fast profile.
 test: export SHAP_COURSE_OFFLINE = 1
 test: export SHAP_COURSE_PROFILE = fast
-test: $(STAMP) lint pairs unit-and-notebooks book-check
+test: $(STAMP) lint pairs workflow-check browser-deps unit-and-notebooks book-check browser-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +39,23 @@ lint: $(STAMP)
 
 pairs: $(STAMP)
 	$(BIN)/python -m helpers.pairing --check notebooks
+
+# The student edition: solutions replaced by "# Your code here" (see book/instructors.md).
+student: $(STAMP)
+	$(BIN)/python -m helpers.student notebooks student
+
+# The Pages workflow cannot run here; validate it against GitHub's workflow schema.
+workflow-check: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+# Debian's Chromium for the browser check (root, as on CI; needs the Debian mirror).
+browser-deps:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+# Open every chapter page of the built book in headless Chromium (after book-check).
+browser-check: $(STAMP) browser-deps
+	$(BIN)/python tools/browser_check.py _build/html _build/screenshots
 
 notebooks: $(STAMP)
 	$(BIN)/python -m helpers.pairing --write notebooks
@@ -49,4 +68,4 @@ book-check: $(STAMP)
 	$(BIN)/jupyter-book build . --all -W --keep-going
 
 clean:
-	rm -rf _build .pytest_cache .coverage
+	rm -rf _build .pytest_cache .coverage student

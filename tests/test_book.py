@@ -53,3 +53,20 @@ def test_colab_install_cell_uses_the_configured_repository(chapter):
     urls = set(re.findall(r"git\+(https://[^\"']+)", text))
     assert urls == {CONFIG["repository"]["url"]}, urls
     assert '"google.colab" in sys.modules' in text
+
+
+def test_reference_pages_bibliography_and_exec_table_are_wired():
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    bib = REPO / config["bibtex_bibfiles"][0]
+    assert bib.is_file()
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib.read_text()))
+    cited = set()
+    for page in [*REPO.glob("book/*.md"), *CHAPTERS]:
+        cited |= set(re.findall(r"\{cite[pt]?\}`([^`]+)`", page.read_text()))
+    assert cited and cited <= keys, cited - keys
+    assert "{bibliography}" in (REPO / "book/bibliography.md").read_text()
+    assert "{nb-exec-table}" in (REPO / "book/execution-times.md").read_text()
+    assert "{glossary}" in (REPO / "book/glossary.md").read_text()
+    toc = (REPO / "_toc.yml").read_text()
+    for page in ("glossary", "bibliography", "execution-times", "instructors"):
+        assert f"book/{page}" in toc

@@ -1,0 +1,122 @@
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import student
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+CHAPTERS = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.md"))
+SOLUTION = re.compile(r":::\{solution-start\}.*?:::\{solution-end\}", re.DOTALL)
+
+
+def _tiny():
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    return nbformat.v4.new_notebook(
+        cells=[
+            code("x = 1"),
+            md(
+                ":::{exercise} First\n:label: ex-a\n\nDo the first thing.\n:::\n\n"
+                ":::{solution-start} ex-a\n:class: dropdown\n:::\n\nThe secret explanation."
+            ),
+            code("secret_answer = 42"),
+            code("print(secret_answer)"),
+            md(
+                ":::{solution-end}\n:::\n\n:::{exercise} Second\n:label: ex-b\n\nAnd this.\n:::\n\n"
+                ":::{solution-start} ex-b\n:::\n\nSecond secret."
+            ),
+            code("other_secret = 7"),
+            md(":::{solution-end}\n:::\n\n## References"),
+        ]
+    )
+
+
+def test_solutions_become_one_stub_each_and_exercises_stay():
+    edition = student.student_notebook(_tiny())
+    text = "\n".join(cell.source for cell in edition.cells)
+    assert "Do the first thing." in text and "And this." in text and "## References" in text
+    for secret in (
+        "secret explanation",
+        "secret_answer",
+        "Second secret",
+        "other_secret",
+        "solution-start",
+        "solution-end",
+    ):
+        assert secret not in text
+    stubs = [c for c in edition.cells if c.cell_type == "code" and c.source == student.STUB]
+    assert len(stubs) == 2
+    assert edition.cells[0].source == "x = 1"
+    assert len({cell.id for cell in edition.cells}) == len(edition.cells)
+    nbformat.validate(edition)
+
+
+def test_unclosed_solution_is_an_error():
+    notebook = _tiny()
+    notebook.cells = notebook.cells[:3]
+    with pytest.raises(ValueError, match="no matching"):
+        student.student_notebook(notebook)
+
+
+def test_main_usage_and_writes(tmp_path, capsys):
+    assert student.main([]) == 2
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "01-tiny.md").write_text(
+        "# Tiny\n\n:::{exercise} E\n:label: e\n\nTry.\n:::\n\n:::{solution-start} e\n:::\n\n"
+        "```{code-cell} ipython3\nhidden = 1\n```\n\n:::{solution-end}\n:::\n"
+    )
+    assert student.main([str(source), str(tmp_path / "out")]) == 0
+    written = tmp_path / "out" / "01-tiny.ipynb"
+    assert "wrote" in capsys.readouterr().out and written.is_file()
+    assert "hidden" not in written.read_text() and not list((tmp_path / "out").glob("*.part"))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_no_solution_text_leaks_into_the_student_edition(chapter, tmp_path):
+    source = chapter.read_text()
+    edition = student.write_student_edition(chapter.parent, tmp_path)
+    text = (tmp_path / f"{chapter.stem}.ipynb").read_text()
+    assert len(edition) == len(CHAPTERS)
+    solutions = SOLUTION.findall(source)
+    assert solutions and len(solutions) == source.count(":::{exercise}")
+    lines = {line.strip() for block in solutions for line in block.splitlines()}
+    outside = SOLUTION.sub("", source)  # lines also used outside solutions are no leak
+    telling = [
+        line
+        for line in lines
+        if len(line) > 25 and not line.startswith((":::", "```")) and line not in outside
+    ]
+    assert telling
+    leaked = [line for line in telling if line in text]
+    assert not leaked, leaked
+    assert text.count(student.STUB.strip()) == len(solutions)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_student_notebook_runs_up_to_the_first_exercise(
+    chapter, tmp_path, use_preloaded, monkeypatch
+):
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("SHAP_COURSE_PROFILE", "fast")
+    student.write_student_edition(chapter.parent, tmp_path)
+    notebook = nbformat.read(tmp_path / f"{chapter.stem}.ipynb", as_version=4)
+    first = next(i for i, c in enumerate(notebook.cells) if "{exercise}" in c.source)
+    notebook.cells = notebook.cells[:first]
+    assert sum(c.cell_type == "code" for c in notebook.cells) >= 5
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    ).execute()
+    errors = [
+        o
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
+    assert not errors
