@@ -73,6 +73,14 @@ class Budget:
         Training images per class for the ResNet18 chapter (``None``: all).
     resnet_epochs : int
         Training epochs for ResNet18.
+    trust_images : int
+        Test images in the "can we trust the maps?" experiments (randomisation, deletion and
+        insertion, decoy).
+    memorize_samples : int
+        Training images with shuffled labels that a model memorises (the permuted-label
+        sanity check).
+    memorize_epochs : int
+        Epochs for that memorisation.
     """
 
     name: str
@@ -91,6 +99,9 @@ class Budget:
     resnet_image_size: int
     resnet_per_class: int | None
     resnet_epochs: int
+    trust_images: int
+    memorize_samples: int
+    memorize_epochs: int
 
     def as_dict(self) -> dict:
         """Return the budget as a plain dictionary (for printing or logging)."""
@@ -115,6 +126,9 @@ PROFILES: dict[str, Budget] = {
         resnet_image_size=32,
         resnet_per_class=600,
         resnet_epochs=3,
+        trust_images=16,
+        memorize_samples=2_000,
+        memorize_epochs=30,
     ),
     "full": Budget(
         name="full",
@@ -133,6 +147,9 @@ PROFILES: dict[str, Budget] = {
         resnet_image_size=64,
         resnet_per_class=1500,
         resnet_epochs=4,
+        trust_images=64,
+        memorize_samples=5_000,
+        memorize_epochs=60,
     ),
 }
 DEFAULT_PROFILE = "full"

@@ -286,3 +286,30 @@ def concentration(map_hw, fraction: float = 0.1) -> float:
         return float("nan")
     top = max(1, int(round(fraction * magnitude.size)))
     return float(magnitude[:top].sum() / total)
+
+
+def true_class_maps(shap_values, classes) -> np.ndarray:
+    """Each image's SHAP values for one chosen class (e.g. its true class), flattened.
+
+    Parameters
+    ----------
+    shap_values : ndarray, tensor or list
+        Classes last: ``(N, ..., K)`` (PyTorch ``NCHWK``, Keras ``NHWCK``), or a list of K
+        arrays ``(N, ...)``.
+    classes : array-like of int, shape (N,)
+        The class to take for each image.
+
+    Returns
+    -------
+    ndarray, shape (N, F)
+        ``F`` is the number of features per image (``C*H*W``); the order of the layout is kept.
+    """
+    values = _as_values(shap_values)
+    classes = np.asarray(classes)
+    if classes.shape != (len(values),):
+        raise ValueError(
+            f"need one class per image: {len(values)} images, classes {classes.shape}."
+        )
+    if classes.min() < 0 or classes.max() >= values.shape[-1]:
+        raise ValueError(f"classes must lie in 0..{values.shape[-1] - 1}, got {classes.tolist()}.")
+    return values[np.arange(len(classes)), ..., classes].reshape(len(classes), -1)

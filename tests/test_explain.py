@@ -124,3 +124,16 @@ def test_concentration_of_peaked_and_flat_maps():
     assert np.isnan(explain.concentration(np.zeros((4, 4))))
     with pytest.raises(ValueError, match="fraction"):
         explain.concentration(flat, 0)
+
+
+def test_true_class_maps_picks_each_images_class_in_any_layout():
+    values = np.arange(2 * 1 * 2 * 2 * 3, dtype=float).reshape(2, 1, 2, 2, 3)  # NCHWK
+    maps = explain.true_class_maps(values, [2, 0])
+    np.testing.assert_array_equal(maps[0], values[0, ..., 2].ravel())
+    np.testing.assert_array_equal(maps[1], values[1, ..., 0].ravel())
+    as_list = [values[..., k] for k in range(3)]  # older shap: one array per class
+    np.testing.assert_array_equal(explain.true_class_maps(as_list, [2, 0]), maps)
+    with pytest.raises(ValueError, match="one class per image"):
+        explain.true_class_maps(values, [1])
+    with pytest.raises(ValueError, match=r"0\.\.2"):
+        explain.true_class_maps(values, [1, 3])
