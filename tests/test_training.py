@@ -19,19 +19,23 @@ def _model():
     return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 2))
 
 
-def test_train_torch_learns_and_records_history():
-    model = _model()
-    history = training.train_torch(
+def _train_on_blobs(model, epochs, batch_size=64, **options):
+    return training.train_torch(
         model,
         _blobs(0),
         _blobs(1),
-        epochs=3,
-        batch_size=32,
+        epochs=epochs,
+        batch_size=batch_size,
         seed=0,
-        lr=1e-2,
         device=torch.device("cpu"),
         progress=False,
+        **options,
     )
+
+
+def test_train_torch_learns_and_records_history():
+    model = _model()
+    history = _train_on_blobs(model, epochs=3, batch_size=32, lr=1e-2)
     assert len(history.train_loss) == len(history.val_acc) == 3
     assert history.val_acc[-1] > 0.95 and history.train_loss[-1] < history.train_loss[0]
     assert history.seconds > 0 and "3 epochs" in str(history)
@@ -87,17 +91,7 @@ def test_on_epoch_end_sees_each_epoch_and_can_keep_a_checkpoint():
     def keep(epoch, trained):
         kept[epoch] = copy.deepcopy(trained.state_dict())
 
-    training.train_torch(
-        model,
-        _blobs(0),
-        _blobs(1),
-        epochs=2,
-        batch_size=64,
-        seed=0,
-        device=torch.device("cpu"),
-        progress=False,
-        on_epoch_end=keep,
-    )
+    _train_on_blobs(model, epochs=2, on_epoch_end=keep)
     assert sorted(kept) == [1, 2]
     assert not torch.equal(kept[1]["1.weight"], kept[2]["1.weight"])
     assert torch.equal(kept[2]["1.weight"], model.state_dict()["1.weight"])
@@ -107,16 +101,7 @@ def test_freeze_stops_training_named_parameters():
     model = _model()
     before = model[1].weight.detach().clone()
     assert training.freeze(model, ["1"]) == 16 * 8 + 8
-    training.train_torch(
-        model,
-        _blobs(0),
-        _blobs(1),
-        epochs=1,
-        batch_size=64,
-        seed=0,
-        device=torch.device("cpu"),
-        progress=False,
-    )
+    _train_on_blobs(model, epochs=1)
     assert torch.equal(model[1].weight, before)
     assert model[3].weight.requires_grad
     with pytest.raises(ValueError, match="no parameter of the model starts with 'conv9'"):
