@@ -1,9 +1,13 @@
-"""Checks that make SHAP results trustworthy: additivity on the output's scale, and a
-pre-flight check of a PyTorch model before ``shap.DeepExplainer`` sees it.
+"""Checks that make SHAP results trustworthy: additivity relative to the gap being explained,
+and a pre-flight check of a PyTorch model before ``shap.DeepExplainer`` sees it.
 
-shap's own additivity check uses an absolute tolerance of 0.01, which is loose for probabilities
-and meaningless for large logits, and it must be switched off when ``ranked_outputs`` is used.
-:func:`check_additivity` measures the error relative to the size of the explained outputs.
+shap's own additivity check (``shap/explainers/_deep/deep_utils.py``, ``_check_additivity``)
+uses an absolute tolerance of 0.01, loose for probabilities and strict for large logits, and
+must be switched off when ``ranked_outputs`` is used. A tolerance relative to the size of the
+outputs, ``max(|f(x)|, |E f|)``, is no better: adding the same constant to every logit changes
+neither the SHAP values nor a single prediction, but makes such a tolerance as lax as one likes.
+:func:`check_additivity` judges the error relative to the largest *gap* ``|f(x) - E f|`` among
+the explained outputs, the quantity the values share out, which no offset changes.
 """
 
 from __future__ import annotations
@@ -31,29 +35,36 @@ class AdditivityReport:
     max_abs_error : float
         Largest ``|sum(phi) + E[f] - f(x)|`` over images and explained outputs.
     max_rel_error : float
-        ``max_abs_error / scale``.
+        ``max_abs_error / scale`` (the scale shap's own check uses; offset-dependent).
     scale : float
         Largest ``|f(x)|`` or ``|E[f]|`` among the explained outputs.
     rtol : float
-        The tolerance on ``max_rel_error``.
+        The tolerance on ``max_gap_error``.
+    gap : float
+        Largest ``|f(x) - E[f]|`` among the explained outputs: the size of what is shared out.
+    max_gap_error : float
+        ``max_abs_error / gap``: the error as a share of the gap (what ``ok`` tests).
     """
 
     max_abs_error: float
     max_rel_error: float
     scale: float
     rtol: float
+    gap: float
+    max_gap_error: float
 
     @property
     def ok(self) -> bool:
-        """True when the relative error is within tolerance."""
-        return bool(self.max_rel_error <= self.rtol)
+        """True when the error, as a share of the largest gap, is within tolerance."""
+        return bool(self.max_gap_error <= self.rtol)
 
     def __str__(self) -> str:
         verdict = "holds" if self.ok else "FAILS"
         return (
             f"additivity {verdict}: max |sum(SHAP) + E[f] - f(x)| = {self.max_abs_error:.2e}, "
-            f"i.e. {self.max_rel_error:.2e} of the output scale {self.scale:.3g} "
-            f"(tolerance {self.rtol:.0e})"
+            f"i.e. {self.max_gap_error:.2e} of the largest gap |f(x) - E[f]| = {self.gap:.3g} "
+            f"(tolerance {self.rtol:.0e}; {self.max_rel_error:.2e} of the output scale "
+            f"{self.scale:.3g})"
         )
 
 
@@ -87,7 +98,10 @@ def check_additivity(
         With ``ranked_outputs``: the indexes shap returned; ``model_output`` and
         ``expected_value`` are then indexed per image.
     rtol : float
-        Tolerance on the error relative to the output scale.
+        Tolerance on the error relative to the largest gap ``|f(x) - E[f]|`` among the
+        explained outputs. The gap, unlike ``|f(x)|``, does not change when a constant is added
+        to every output; the largest gap rather than each output's own is used because an
+        output that barely moved has a gap near 0 and a meaningless ratio.
     raise_error : bool
         Raise :class:`AdditivityError` when the check fails (default) or only report.
 
@@ -115,7 +129,8 @@ def check_additivity(
         )
     abs_err = float(np.max(np.abs(totals + reference - target)))
     scale = float(max(np.max(np.abs(target)), np.max(np.abs(reference)), 1e-12))
-    report = AdditivityReport(abs_err, abs_err / scale, scale, rtol)
+    gap = float(max(np.max(np.abs(target - reference)), 1e-12))
+    report = AdditivityReport(abs_err, abs_err / scale, scale, rtol, gap, abs_err / gap)
     if raise_error and not report.ok:
         raise AdditivityError(
             f"{report}. For a PyTorch model, run helpers.explain.preflight_deep_explainer: "

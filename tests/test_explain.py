@@ -93,6 +93,24 @@ def test_single_output_and_list_forms():
     assert report.ok
     bad = check_additivity(per_output, [0.0, 1.0], np.array([[2.0, 2.0]] * 3), raise_error=False)
     assert bad.max_abs_error == pytest.approx(1.0) and bad.max_rel_error == pytest.approx(0.5)
+    assert bad.gap == pytest.approx(2.0) and bad.max_gap_error == pytest.approx(0.5)
+
+
+def test_tolerance_follows_the_gap_not_an_offset_of_the_outputs():
+    # Two outputs whose SHAP values sum to (1.0, -0.5) against gaps (1.0, -0.5 + 2e-3): an
+    # error of 2e-3 on a largest gap of 1.0. Adding 1000 to every output and base value changes
+    # neither the values nor the gaps; a tolerance relative to |f(x)| would then accept it.
+    values = np.stack([np.full((2, 4), 0.25), np.full((2, 4), -0.125)], axis=-1)  # (2, 4, 2)
+    base = np.array([0.5, 0.2])
+    outputs = np.array([[1.5, -0.3 + 2e-3]] * 2)
+    plain = check_additivity(values, base, outputs, raise_error=False)
+    shifted = check_additivity(values, base + 1000.0, outputs + 1000.0, raise_error=False)
+    for report in (plain, shifted):
+        assert report.gap == pytest.approx(1.0)
+        assert report.max_gap_error == pytest.approx(2e-3, rel=1e-6)
+        assert not report.ok
+    assert shifted.max_rel_error < 1e-5 < plain.max_rel_error  # the offset-dependent ratio
+    assert "of the largest gap" in str(shifted)
 
 
 def test_layer_map_sums_channels_keeps_totals_and_shows_blocks():

@@ -1,0 +1,281 @@
+"""shap's explainers against ground truth: closed forms, values computed by hand, enumeration.
+
+These tests check what the course *teaches* about shap 0.51.0, not that the code agrees with
+itself. Each one names the source it relies on; if a future shap changes that behaviour, the test
+fails and the chapter that states it must be revisited.
+"""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import shap
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def exact_shapley(values_by_mask: np.ndarray) -> np.ndarray:
+    """Shapley values of a game given as v[mask] for every coalition mask: (M,)."""
+    n_players = int(round(math.log2(len(values_by_mask))))
+    masks = np.arange(len(values_by_mask))
+    sizes = np.array([bin(m).count("1") for m in masks])
+    phi = np.zeros(n_players)
+    for i in range(n_players):
+        without = masks[(masks >> i) & 1 == 0]
+        k = sizes[without]
+        weight = np.array(
+            [math.factorial(s) * math.factorial(n_players - s - 1) for s in k]
+        ) / math.factorial(n_players)
+        phi[i] = np.sum(weight * (values_by_mask[without | (1 << i)] - values_by_mask[without]))
+    return phi
+
+
+def baseline_game(f, x: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """v[mask] = f(x on the players in mask, b elsewhere), for every mask."""
+    n = len(x)
+    z = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(bool)
+    return f(np.where(z, x, b))
+
+
+def test_exact_shapley_of_a_known_game():
+    # v = 10 per player, +30 when players 0 and 1 are both present.
+    v = np.array([10 * bin(m).count("1") + 30 * (m & 3 == 3) for m in range(8)], float)
+    np.testing.assert_allclose(exact_shapley(v), [25, 25, 10])
+    orders = np.zeros(3)
+    for order in itertools.permutations(range(3)):
+        mask = 0
+        for p in order:
+            orders[p] += v[mask | 1 << p] - v[mask]
+            mask |= 1 << p
+    np.testing.assert_allclose(orders / 6, [25, 25, 10])
+
+
+class Affine(nn.Module):
+    def __init__(self, weight, bias):
+        super().__init__()
+        self.linear = nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.as_tensor(weight))
+            self.linear.bias.copy_(torch.as_tensor(bias))
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+@pytest.fixture
+def linear_problem():
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=(3, 5)).astype(np.float32)  # 3 outputs, 5 features
+    bias = rng.normal(size=3).astype(np.float32)
+    x = rng.normal(size=(4, 5)).astype(np.float32)
+    background = rng.normal(size=(20, 5)).astype(np.float32)
+    # closed form for a linear model: phi[n, i, k] = w[k, i] * (x[n, i] - mean(b)[i])
+    truth = weight.T[None] * (x - background.mean(axis=0))[:, :, None]
+    return weight, bias, x, background, truth
+
+
+def test_pytorch_deep_explainer_on_a_linear_model_is_the_closed_form(linear_problem):
+    weight, bias, x, background, truth = linear_problem
+    model = Affine(weight, bias).eval()
+    values = shap.DeepExplainer(model, torch.from_numpy(background)).shap_values(
+        torch.from_numpy(x), check_additivity=False
+    )
+    np.testing.assert_allclose(values, truth, rtol=1e-5, atol=1e-5)
+
+
+def test_pytorch_gradient_explainer_on_a_linear_model(linear_problem):
+    weight, bias, x, background, truth = linear_problem
+    model = Affine(weight, bias).eval()
+    # One reference: the gradient is constant, so every sample is exact.
+    one = shap.GradientExplainer(model, torch.from_numpy(background[:1]))
+    values = one.shap_values(torch.from_numpy(x), nsamples=10, rseed=0)
+    np.testing.assert_allclose(
+        values, weight.T[None] * (x - background[0])[:, :, None], rtol=1e-5, atol=1e-5
+    )
+    # Many references: w * (x - b_r) averaged over sampled r. Its error is the sampling error
+    # of the mean of the b_r: w * (mean of sampled b - mean b), bounded here by 5 sigma.
+    nsamples = 4000
+    many = shap.GradientExplainer(model, torch.from_numpy(background))
+    values = many.shap_values(torch.from_numpy(x), nsamples=nsamples, rseed=0)
+    sigma = np.abs(weight.T)[None] * background.std(axis=0)[None, :, None] / np.sqrt(nsamples)
+    assert np.all(np.abs(values - truth) < 5 * sigma + 1e-6)
+
+
+def test_keras_explainers_on_a_linear_model_are_the_closed_form(linear_problem):
+    from helpers import config
+
+    config.quiet_tensorflow()
+    import keras
+
+    weight, bias, x, background, truth = linear_problem
+    inputs = keras.Input(shape=(5,))
+    dense = keras.layers.Dense(3)
+    model = keras.Model(inputs, dense(inputs))
+    dense.set_weights([weight.T, bias])
+    deep = shap.DeepExplainer(model, background).shap_values(x, check_additivity=False)
+    np.testing.assert_allclose(deep, truth, rtol=1e-5, atol=1e-5)
+    gradient = shap.GradientExplainer(model, background[:1]).shap_values(x, nsamples=10, rseed=0)
+    np.testing.assert_allclose(
+        gradient, weight.T[None] * (x - background[0])[:, :, None], rtol=1e-5, atol=1e-5
+    )
+
+
+class ReluOfLinear(nn.Module):
+    """f(x) = ReLU(w . x + c) for two inputs, the ReLU as its own module."""
+
+    def __init__(self, w, c):
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+        self.relu = nn.ReLU()
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.tensor([w], dtype=torch.float32))
+            self.linear.bias.fill_(c)
+
+    def forward(self, x):
+        return self.relu(self.linear(x))
+
+
+def test_deeplift_rescale_rule_by_hand():
+    """f = ReLU(x1 + 2 x2 - 1), x = (1, 1), reference b = (0, 0).
+
+    The ReLU's input goes from -1 (at b) to 2 (at x) and its output from 0 to 2, so the
+    rescale multiplier is 2 / 3 and DeepLIFT gives (2/3 * 1 * 1, 2/3 * 2 * 1) = (2/3, 4/3).
+    Shapley: v(none) = 0, v({1}) = ReLU(0) = 0, v({2}) = ReLU(1) = 1, v(both) = 2, hence
+    phi_1 = (0 + 1) / 2 = 1/2 and phi_2 = (1 + 2) / 2 = 3/2. Both add up to 2; they differ.
+    """
+    model = ReluOfLinear([1.0, 2.0], -1.0).eval()
+    x, b = torch.ones(1, 2), torch.zeros(1, 2)
+    deep = shap.DeepExplainer(model, b).shap_values(x, check_additivity=False)[0, :, 0]
+    np.testing.assert_allclose(deep, [2 / 3, 4 / 3], rtol=1e-6)
+    v = baseline_game(lambda z: np.maximum(z @ [1.0, 2.0] - 1.0, 0), np.ones(2), np.zeros(2))
+    np.testing.assert_allclose(exact_shapley(v), [0.5, 1.5])
+
+
+def test_linear_on_the_segment_is_not_enough_for_deepshap_to_be_shapley():
+    """f = ReLU(x1 - x2), x = (1, 1), b = (0, 0): f is 0 on the whole segment from b to x.
+
+    DeepLIFT and integrated gradients see only that segment and give (0, 0); the Shapley value
+    also uses the mixed inputs (1, 0) and (0, 1) and gives (+1/2, -1/2).
+    """
+    model = ReluOfLinear([1.0, -1.0], 0.0).eval()
+    x, b = torch.ones(1, 2), torch.zeros(1, 2)
+    deep = shap.DeepExplainer(model, b).shap_values(x, check_additivity=False)[0, :, 0]
+    gradient = shap.GradientExplainer(model, b).shap_values(x, nsamples=50, rseed=0)[0, :, 0]
+    v = baseline_game(lambda z: np.maximum(z @ [1.0, -1.0], 0), np.ones(2), np.zeros(2))
+    np.testing.assert_allclose(exact_shapley(v), [0.5, -0.5])
+    np.testing.assert_allclose(deep, [0.0, 0.0], atol=1e-7)
+    np.testing.assert_allclose(gradient, [0.0, 0.0], atol=1e-7)
+
+
+def test_deep_and_gradient_are_shapley_without_interactions():
+    """f = sum_i w_i tanh(x_i): one layer of one-input nonlinearities, no interactions.
+
+    Shapley, DeepLIFT and integrated gradients all give w_i (tanh(x_i) - tanh(b_i)).
+    """
+
+    class Separable(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tanh = nn.Tanh()
+            self.head = nn.Linear(3, 1, bias=False)
+            with torch.no_grad():
+                self.head.weight.copy_(torch.tensor([[1.0, -2.0, 0.5]]))
+
+        def forward(self, x):
+            return self.head(self.tanh(x))
+
+    x, b = torch.tensor([[1.5, -0.5, 2.0]]), torch.tensor([[-1.0, 0.5, 0.0]])
+    truth = np.array([1.0, -2.0, 0.5]) * (np.tanh(x[0].numpy()) - np.tanh(b[0].numpy()))
+    v = baseline_game(lambda z: np.tanh(z) @ [1.0, -2.0, 0.5], x[0].numpy(), b[0].numpy())
+    np.testing.assert_allclose(exact_shapley(v), truth, rtol=1e-6)
+    deep = shap.DeepExplainer(Separable(), b).shap_values(x, check_additivity=False)
+    np.testing.assert_allclose(deep[0, :, 0], truth, rtol=1e-5)
+    gradient = shap.GradientExplainer(Separable(), b).shap_values(x, nsamples=4000, rseed=0)
+    np.testing.assert_allclose(gradient[0, :, 0], truth, atol=0.02)  # Monte-Carlo in t
+
+
+def _sixteen_player_game():
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=16)
+    pairs = np.triu(rng.normal(size=(16, 16)) * 0.3, 1)
+
+    def f(z):
+        return z @ w + np.einsum("ni,ij,nj->n", z, pairs, z) + np.tanh(z[:, :4].prod(axis=1))
+
+    return f, exact_shapley(baseline_game(f, np.ones(16), np.zeros(16)))
+
+
+def test_kernel_explainer_with_l1_reg_false_is_exact_at_full_enumeration():
+    f, phi = _sixteen_player_game()
+    kernel = shap.KernelExplainer(f, np.zeros((1, 16)))
+    values = kernel.shap_values(np.ones((1, 16)), nsamples=2**16, l1_reg=False, silent=True)
+    np.testing.assert_allclose(values[0], phi, atol=1e-10)
+
+
+def test_kernel_explainer_default_l1_reg_keeps_ten_features():
+    """shap/explainers/_kernel.py, KernelExplainer.solve: the default l1_reg is
+    "num_features(10)", applied however many coalitions were evaluated; with 16 players six
+    values are exactly 0 even at full enumeration."""
+    f, phi = _sixteen_player_game()
+    kernel = shap.KernelExplainer(f, np.zeros((1, 16)))
+    values = kernel.shap_values(np.ones((1, 16)), nsamples=2**16, silent=True)[0]
+    assert int(np.sum(values == 0)) == 6
+    assert np.abs(values - phi).max() > 0.1
+    np.testing.assert_allclose(values.sum(), phi.sum(), rtol=1e-9)  # efficiency is kept
+
+
+def test_pytorch_softmax_is_treated_one_element_at_a_time():
+    """shap/explainers/_deep/deep_pytorch.py: op_handler["Softmax"] = nonlinear_1d, which scales
+    each element by delta_out / delta_in of that element. Against one reference, the map of
+    probability k is the map of logit k times (p_k(x) - p_k(b)) / (z_k(x) - z_k(b)): the other
+    classes' logits, which the softmax also depends on, get no share."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    probabilities = nn.Sequential(net, nn.Softmax(dim=1)).eval()
+    x, b = torch.randn(2, 5), torch.randn(1, 5)
+    logit_values = shap.DeepExplainer(net, b).shap_values(x, check_additivity=False)
+    prob_values = shap.DeepExplainer(probabilities, b).shap_values(x, check_additivity=False)
+    with torch.no_grad():
+        z, zb = net(x), net(b)
+        ratio = ((torch.softmax(z, 1) - torch.softmax(zb, 1)) / (z - zb)).numpy()  # (2, 3)
+    np.testing.assert_allclose(prob_values, logit_values * ratio[:, None, :], rtol=1e-4, atol=1e-7)
+
+
+def test_functional_relu_uses_the_reference_mask():
+    """deep_pytorch.py, PyTorchDeep.shap_values: phi = grad[background half] * (x - b). An F.relu
+    has no hook, so its ordinary derivative is taken at the reference b: for
+    f = v . ReLU(W x + c) that is phi = (v * 1[W b + c > 0]) W * (x - b)."""
+
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = nn.Linear(4, 6)
+            self.head = nn.Linear(6, 1)
+
+        def forward(self, x):
+            return self.head(F.relu(self.hidden(x)))
+
+    torch.manual_seed(0)
+    model = Functional().eval()
+    x, b = torch.randn(1, 4), torch.randn(1, 4)
+    values = shap.DeepExplainer(model, b).shap_values(x, check_additivity=False)[0, :, 0]
+    w, c = model.hidden.weight.detach().numpy(), model.hidden.bias.detach().numpy()
+    v = model.head.weight.detach().numpy()[0]
+    mask_at_b = (w @ b[0].numpy() + c > 0).astype(np.float32)
+    expected = ((v * mask_at_b) @ w) * (x[0] - b[0]).numpy()
+    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("explainer", ["deep", "gradient"])
+def test_shap_puts_the_model_in_eval_mode(explainer):
+    """Both PyTorch explainers call model.eval() in their constructor (deep_pytorch.py and
+    _gradient.py, _PyTorchGradient.__init__), and do not restore the mode."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4, 2)).train()
+    background = torch.zeros(2, 3)
+    if explainer == "deep":
+        shap.DeepExplainer(model, background)
+    else:
+        shap.GradientExplainer(model, background)
+    assert not model.training
