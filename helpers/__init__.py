@@ -8,7 +8,12 @@ assets        find / verify / download registry files (pre-loaded folders, cache
 data          MNIST, Fashion-MNIST, ImageNet-like photos and class index as NumPy arrays
 layouts       NCHW <-> NHWC, SHAP output layouts, loud layout checks
 torch_compat  the guarded ``import_torchvision()``
-explain       relative additivity check, DeepExplainer pre-flight check
+explain       additivity against the gap, DeepExplainer pre-flight check, layer maps
+layers        split a PyTorch model at a layer (head, tail): explain a layer in its own space
+models        the chapters' small PyTorch CNN and helpers around models
+trust         sanity checks, rank correlation, SSIM, deletion/insertion curves, decoys
+measure       time and peak memory of a call
+weights       ImageNet weights (VGG19, ResNet18) with checksums and a visible fallback
 plotting      image grids, ``shap.image_plot`` wrapper, training curves
 training      PyTorch and Keras training loops with one History type
 pairing       regenerate / check the ``.ipynb`` paired with each chapter's ``.md``

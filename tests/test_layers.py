@@ -1,0 +1,132 @@
+import numpy as np
+import pytest
+import shap
+import torch
+from torch import nn
+
+from helpers import layers, models
+from helpers.torch_compat import import_torchvision
+
+
+def _expected_gradients_at(model, layer, background, images, nsamples, seed=0):
+    head, tail = layers.split_at(model, layer, images)
+    with torch.no_grad():
+        background_h, images_h = head(background), head(images)
+    explainer = shap.GradientExplainer(tail, background_h)
+    return explainer.shap_values(images_h, nsamples=nsamples, rseed=seed), head, tail
+
+
+@pytest.mark.parametrize("stage", ["layer1", "layer2", "layer3", "layer4"])
+def test_resnet_splits_at_every_stage_and_block(stage):
+    resnet = import_torchvision().models.resnet18(weights=None, num_classes=4).eval()
+    x = torch.rand(2, 3, 32, 32)
+    head, tail = layers.split_at(resnet, getattr(resnet, stage), x)
+    with torch.no_grad():
+        torch.testing.assert_close(tail(head(x)), resnet(x), rtol=1e-5, atol=1e-5)
+        inputs = {}
+        hook = getattr(resnet, stage).register_forward_hook(lambda m, i, o: inputs.update(h=i[0]))
+        resnet(x)
+        hook.remove()
+        torch.testing.assert_close(head(x), inputs["h"])  # head gives what enters the stage
+    block_head, _ = layers.split_at(resnet, getattr(resnet, stage)[1], x)
+    assert len(block_head) == len(head) + 1  # one block further
+
+
+def test_vgg_splits_inside_features():
+    tv = import_torchvision()
+    features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))  # fmt: skip
+    vgg = tv.models.vgg.VGG(features, num_classes=3, init_weights=False)
+    vgg.classifier = nn.Sequential(nn.Linear(8 * 7 * 7, 16), nn.ReLU(), nn.Linear(16, 3))
+    x = torch.rand(2, 3, 32, 32)
+    head, tail = layers.split_at(vgg, vgg.features[3], x)
+    assert head(x).shape == (2, 4, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(tail(head(x)), vgg(x))
+
+
+def test_split_refuses_a_layer_inside_a_residual_block_and_unknown_models():
+    resnet = import_torchvision().models.resnet18(weights=None, num_classes=4).eval()
+    with pytest.raises(ValueError, match="Cut points: .*layer3"):
+        layers.split_at(resnet, resnet.layer3[0].conv1, torch.rand(1, 3, 32, 32))
+
+    class Custom(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.a(x) + x
+
+    with pytest.raises(TypeError, match="nn.Sequential"):
+        layers.split_at(Custom(), Custom().a, torch.rand(1, 2))
+
+
+def test_split_detects_a_forward_that_is_not_its_stages():
+    class Doubling(nn.Sequential):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    model = Doubling(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="differs from model"):
+        layers.split_at(model, model[1], torch.rand(4, 3))
+
+
+def test_split_keeps_the_model_mode_and_shares_weights():
+    model = models.MnistCNN().train()
+    head, tail = layers.split_at(model, model.features[4], torch.rand(2, 1, 28, 28))
+    assert model.training  # restored
+    assert head[0] is model.features[0] and tail[-1] is model.classifier
+
+
+def test_linear_tail_gives_the_closed_form():
+    """Tail = Flatten + Linear: values are w * (h(x) - mean h(b)), up to background sampling."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    model.eval()
+    background, images = torch.rand(6, 1, 6, 6), torch.rand(2, 1, 6, 6)
+    nsamples = 4000
+    values, head, _ = _expected_gradients_at(model, model[2], background, images, nsamples)
+    values = values.reshape(2, 32, 3)  # (N, C, h, w, K) -> (N, C*h*w, K)
+    with torch.no_grad():
+        h_b, h_x = head(background).flatten(1).numpy(), head(images).flatten(1).numpy()
+    weight = model[3].weight.detach().numpy()  # (3, 32)
+    truth = weight.T[None] * (h_x - h_b.mean(axis=0))[:, :, None]  # (N, 32, 3)
+    sigma = np.abs(weight.T)[None] * h_b.std(axis=0)[None, :, None] / np.sqrt(nsamples)
+    assert np.all(np.abs(values - truth) <= 5 * sigma + 1e-6)
+    one, _, _ = _expected_gradients_at(model, model[2], background[:1], images, 10)
+    truth_one = weight.T[None] * (h_x - h_b[:1])[:, :, None]
+    np.testing.assert_allclose(one.reshape(2, 32, 3), truth_one, rtol=1e-4, atol=1e-6)
+
+
+def test_nonlinear_tail_adds_up_as_nsamples_grows():
+    torch.manual_seed(0)
+    model = models.MnistCNN(n_classes=3).eval()
+    background, images = torch.rand(8, 1, 28, 28), torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        gap = (model(images) - model(background).mean(0)).numpy()  # (3, 3)
+    errors = []
+    for nsamples in (20, 2000):
+        values, _, _ = _expected_gradients_at(model, model.features[4], background, images,
+                                              nsamples)  # fmt: skip
+        sums = values.reshape(3, -1, 3).sum(axis=1)
+        errors.append(np.abs(sums - gap).max() / np.abs(gap).max())
+    assert errors[1] < errors[0] / 2, errors
+    assert errors[1] < 0.1, errors
+
+
+def test_shap_model_layer_mode_does_not_add_up_but_the_split_does():
+    """shap 0.51.0's (model, layer) mode multiplies by the layer input at the sampled point
+    (``_PyTorchGradient.shap_values``, ``samples_delta``). On a linear tail the split gives
+    w * (h(x) - mean h(b)); shap's mode gives w * mean h(sampled point), a different quantity."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(32, 1)).eval()
+    background, images = torch.rand(1, 1, 6, 6), torch.rand(2, 1, 6, 6)
+    split, head, tail = _expected_gradients_at(model, model[2], background, images, 200)
+    shap_mode = shap.GradientExplainer((model, model[2]), background).shap_values(
+        images, nsamples=200, rseed=0
+    )
+    with torch.no_grad():
+        gap = (model(images) - model(background)).numpy()[:, 0]
+    np.testing.assert_allclose(split.reshape(2, -1).sum(axis=1), gap, rtol=1e-4, atol=1e-6)
+    assert np.abs(shap_mode.reshape(2, -1).sum(axis=1) - gap).max() > 0.1 * np.abs(gap).max()
