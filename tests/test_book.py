@@ -68,5 +68,14 @@ def test_reference_pages_bibliography_and_exec_table_are_wired():
     assert "{nb-exec-table}" in (REPO / "book/execution-times.md").read_text()
     assert "{glossary}" in (REPO / "book/glossary.md").read_text()
     toc = (REPO / "_toc.yml").read_text()
-    for page in ("glossary", "bibliography", "execution-times", "instructors"):
+    for page in ("glossary", "known-issues", "bibliography", "execution-times", "instructors"):
         assert f"book/{page}" in toc
+
+
+def test_known_issues_page_shows_tests_that_exist():
+    """Every reproduction on the pitfalls page is a test function of the suite (by name)."""
+    text = (REPO / "book/known-issues.md").read_text()
+    shown = re.findall(r"\{literalinclude\} \.\./(tests/\S+)\n:pyobject: (\w+)", text)
+    assert len(shown) >= 9
+    for path, function in shown:
+        assert f"def {function}(" in (REPO / path).read_text(), (path, function)
