@@ -95,28 +95,15 @@ def test_no_solution_text_leaks_into_the_student_edition(chapter, tmp_path):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
-def test_student_notebook_runs_up_to_the_first_exercise(
-    chapter, tmp_path, use_preloaded, monkeypatch
-):
-    from nbclient import NotebookClient
-
-    monkeypatch.setenv("SHAP_COURSE_PROFILE", "fast")
+def test_student_notebook_is_the_executed_source_up_to_the_first_exercise(chapter, tmp_path):
+    """Up to its first exercise the student edition is cell for cell the paired notebook that
+    `make test` executes with nbval, so it runs wherever that one runs; executing it a third
+    time would test nothing more."""
     student.write_student_edition(chapter.parent, tmp_path)
-    notebook = nbformat.read(tmp_path / f"{chapter.stem}.ipynb", as_version=4)
-    first = next(i for i, c in enumerate(notebook.cells) if "{exercise}" in c.source)
-    notebook.cells = notebook.cells[:first]
-    assert sum(c.cell_type == "code" for c in notebook.cells) >= 5
-    NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    ).execute()
-    errors = [
-        o
-        for c in notebook.cells
-        if c.cell_type == "code"
-        for o in c.outputs
-        if o.output_type == "error"
+    edition = nbformat.read(tmp_path / f"{chapter.stem}.ipynb", as_version=4)
+    executed = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
+    first = next(i for i, c in enumerate(edition.cells) if "{exercise}" in c.source)
+    assert sum(c.cell_type == "code" for c in edition.cells[:first]) >= 5
+    assert [(c.cell_type, c.source) for c in edition.cells[:first]] == [
+        (c.cell_type, c.source) for c in executed.cells[:first]
     ]
-    assert not errors
