@@ -13,7 +13,8 @@ STAMP := $(VENV)/.installed-stamp
 PRELOADED_DEFAULT := $(abspath ../shared/data)
 export SHAP_COURSE_PRELOADED ?= $(if $(wildcard $(PRELOADED_DEFAULT)),$(PRELOADED_DEFAULT),)
 
-.PHONY: install book test lint pairs notebooks unit-and-notebooks book-check clean student \
+.PHONY: install book test check lint pairs notebooks unit unit-and-notebooks book-check clean \
+	student \
 	browser-deps browser-check workflow-check
 
 install: $(STAMP)
@@ -32,6 +33,14 @@ book: $(STAMP)
 test: export SHAP_COURSE_OFFLINE = 1
 test: export SHAP_COURSE_PROFILE = fast
 test: $(STAMP) lint pairs workflow-check browser-deps unit-and-notebooks book-check browser-check
+
+# For contributors, in a couple of minutes: lint, the notebook-pair check and the unit tests
+# (no chapter is executed). `make test` remains the full check.
+check: export SHAP_COURSE_OFFLINE = 1
+check: $(STAMP) lint pairs unit
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
