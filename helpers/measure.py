@@ -1,32 +1,31 @@
 """Wall time and peak extra memory of one call, for the cost tables of the chapters.
 
-The memory is the resident set size (RSS) of this process, sampled in a background thread while
-the call runs; the peak minus the RSS before the call is what the call needed on top of what
-was already in memory. It counts every allocator (NumPy, PyTorch, TensorFlow), which
-``tracemalloc`` does not. It is the memory the process had to take from the system: a call
-that reuses memory freed by an earlier, larger call shows (almost) nothing, so measure the
-first call of a kind, or calls of growing size. On systems without ``/proc`` (macOS,
-Windows) memory is reported as not measured (``nan``) and only the time is measured.
+The memory is the resident set size (RSS) of this process, read with ``psutil`` (Linux, macOS
+and Windows alike) and sampled in a background thread while the call runs; the peak minus the
+RSS before the call is what the call needed on top of what was already in memory. It counts
+every allocator (NumPy, PyTorch, TensorFlow), which ``tracemalloc`` does not. It is the memory
+the process had to take from the system: a call that reuses memory freed by an earlier, larger
+call shows (almost) nothing, so measure the first call of a kind, or calls of growing size.
+Where the RSS cannot be read, memory is reported as not measured (``nan``).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-_STATM = Path("/proc/self/statm")
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+import psutil
+
+_PROCESS = psutil.Process()
 
 
 def rss_bytes() -> float:
     """Resident set size of this process in bytes, or ``nan`` where it cannot be read."""
     try:
-        return float(int(_STATM.read_text().split()[1]) * _PAGE)
-    except (OSError, ValueError, IndexError):
+        return float(_PROCESS.memory_info().rss)
+    except (psutil.Error, OSError):
         return math.nan
 
 

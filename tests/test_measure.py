@@ -1,4 +1,5 @@
 import math
+import os
 
 import numpy as np
 import pytest
@@ -25,8 +26,16 @@ def test_measure_passes_arguments_and_propagates_errors():
         measure.measure(lambda: 1 / 0)
 
 
-def test_memory_not_measured_without_proc(monkeypatch, tmp_path):
-    monkeypatch.setattr(measure, "_STATM", tmp_path / "missing")
+def test_rss_matches_the_kernel_and_memory_not_measured_when_unreadable(monkeypatch):
+    with open("/proc/self/statm") as statm:  # Linux's own count, in pages
+        pages = int(statm.read().split()[1])
+    assert abs(measure.rss_bytes() - pages * os.sysconf("SC_PAGE_SIZE")) < 64 * 2**20
+
+    class Unreadable:
+        def memory_info(self):
+            raise measure.psutil.AccessDenied()
+
+    monkeypatch.setattr(measure, "_PROCESS", Unreadable())
     assert math.isnan(measure.rss_bytes())
     _, cost = measure.measure(lambda: None)
     assert math.isnan(cost.peak_extra_bytes)
