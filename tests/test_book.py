@@ -79,3 +79,14 @@ def test_known_issues_page_shows_tests_that_exist():
     assert len(shown) >= 9
     for path, function in shown:
         assert f"def {function}(" in (REPO / path).read_text(), (path, function)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_every_solution_ends_in_a_hidden_assert(chapter):
+    """House rule: an exercise's solution checks its key result in a `remove-cell` cell."""
+    solutions = re.findall(r":::\{solution-start\}(.*?):::\{solution-end\}", chapter.read_text(),
+                           re.DOTALL)  # fmt: skip
+    assert solutions
+    for number, solution in enumerate(solutions, start=1):
+        hidden = solution.split(":tags: [remove-cell]")
+        assert len(hidden) > 1 and "assert " in hidden[-1], f"{chapter.name}, solution {number}"
