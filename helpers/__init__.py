@@ -2,7 +2,8 @@
 
 Modules
 -------
-config        profile/budget, folders, offline mode, seeds, device, ``describe()``
+config        profile/budget, folders, offline mode, seeds, device
+report        what a run uses (``describe()``: profile, device, versions, data), quiet TensorFlow
 registry      every remote file: official URL, checksum, licence
 assets        find / verify / download registry files (pre-loaded folders, cache, network)
 data          MNIST, Fashion-MNIST, ImageNet-like photos and class index as NumPy arrays

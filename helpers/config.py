@@ -15,15 +15,10 @@ Every environment variable the course reads is read here and nowhere else:
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-import platform
 import random
 import sys
-import warnings
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -231,129 +226,3 @@ def device():
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-_VERSIONED = ("numpy", "torch", "torchvision", "tensorflow-cpu", "keras", "shap", "captum")
-
-
-_QUIET_WARNINGS = (
-    # Keras 3, when shap calls a functional model with a tensor instead of a list of one.
-    r"The structure of `inputs` doesn't match the expected structure",
-    # shap's TensorFlow DeepExplainer, on every TensorFlow 2 release.
-    r"Your TensorFlow version is newer than 2.4.0",
-)
-
-
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Send file descriptor 2 to /dev/null (C++ log lines bypass ``sys.stderr``)."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # pragma: no cover - no real stderr (some embedded interpreters)
-        yield
-        return
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def quiet_tensorflow() -> bool:
-    """Import TensorFlow without its start-up log lines, and hide two harmless warnings.
-
-    Call it *before* the first ``import tensorflow`` or ``import keras``. TensorFlow writes its
-    CPU-feature and oneDNN notices straight to the process's standard error while it loads,
-    before any log level applies, so the import itself runs with standard error sent to
-    /dev/null; ``TF_CPP_MIN_LOG_LEVEL=3`` (unless the user set it) keeps later C++ messages to
-    errors, and TensorFlow's Python logger shows errors only. The hidden Python warnings are
-    Keras's "structure of inputs" notice when shap calls a functional model, and shap's
-    "TensorFlow newer than 2.4" notice. Running it again (a
-    re-run setup cell) is harmless.
-
-    Returns
-    -------
-    bool
-        False, with a warning, when TensorFlow had been imported before, so the start-up
-        lines were already printed.
-    """
-    for message in _QUIET_WARNINGS:
-        warnings.filterwarnings("ignore", message=message, category=UserWarning)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # e.g. tf.function retracing notes
-    if "tensorflow" in sys.modules:
-        if getattr(sys.modules["tensorflow"], "_shap_course_quiet", False):
-            return True
-        warnings.warn(
-            "quiet_tensorflow() ran after TensorFlow was imported; call it before "
-            "'import keras' / 'import tensorflow' (restart the kernel) to hide the log lines.",
-            stacklevel=2,
-        )
-        return False
-    with _stderr_silenced():
-        import tensorflow
-
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TensorFlow resets it on import
-    tensorflow._shap_course_quiet = True
-    return True
-
-
-def versions() -> dict[str, str]:
-    """Installed versions of Python and the course's main libraries (no imports needed)."""
-    found = {"python": platform.python_version()}
-    for dist in _VERSIONED:
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[dist] = "not installed"
-    return found
-
-
-def _device_line() -> str:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a course requirement
-        return "cpu (PyTorch not installed)"
-    if torch.cuda.is_available():
-        return f"cuda ({torch.cuda.get_device_name(0)})"
-    return f"cpu ({torch.get_num_threads()} threads, no CUDA GPU visible)"
-
-
-def describe(datasets: tuple[str, ...] = (), weights: dict[str, str] | None = None) -> dict:
-    """Print what this run uses: profile, device, versions, and whether data/weights are real.
-
-    Parameters
-    ----------
-    datasets : tuple of str
-        Registry names (see :data:`helpers.registry.DATASETS`) whose source is reported, e.g.
-        ``("mnist",)``. Nothing is downloaded: the report says where the files would come from.
-    weights : dict, optional
-        ``{"model name": "what was loaded"}`` as returned by a chapter's weight loader.
-
-    Returns
-    -------
-    dict
-        The same facts, for assertions.
-    """
-    from .assets import locate_dataset
-
-    info = {
-        "profile": budget().name,
-        "device": _device_line(),
-        "offline": offline(),
-        "versions": versions(),
-        "data": {name: locate_dataset(name) for name in datasets},
-        "weights": dict(weights or {}),
-    }
-    vers = " | ".join(f"{k} {v}" for k, v in info["versions"].items())
-    print(f"Profile : {info['profile']}  (set {PROFILE_VAR}=fast|full to change)")
-    print(f"Device  : {info['device']}")
-    print(f"Offline : {'yes, downloads disabled' if info['offline'] else 'no'}")
-    print(f"Versions: {vers}")
-    for name, where in info["data"].items():
-        print(f"Data    : {name}: {where}")
-    for name, what in info["weights"].items():
-        print(f"Weights : {name}: {what}")
-    return info

@@ -39,7 +39,7 @@ def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
 def test_chapter_skeleton(chapter):
     text = chapter.read_text()
     assert re.fullmatch(r"\d\d-[a-z0-9]+(-[a-z0-9]+)*\.md", chapter.name)
-    for needed in ("**Goals.**", "**Prerequisites.**", "**Time.**", "config.describe(",
+    for needed in ("**Goals.**", "**Prerequisites.**", "**Time.**", "report.describe(",
                    "## Summary", "## Exercises", "## References", ":tags: [remove-cell]",
                    ":::{exercise}", ":class: dropdown"):  # fmt: skip
         assert needed in text, f"{chapter.name} lacks {needed!r}"

@@ -104,9 +104,9 @@ def test_pytorch_gradient_explainer_on_a_linear_model(linear_problem):
 
 
 def test_keras_explainers_on_a_linear_model_are_the_closed_form(linear_problem):
-    from helpers import config
+    from helpers import report
 
-    config.quiet_tensorflow()
+    report.quiet_tensorflow()
     import keras
 
     weight, bias, x, background, truth = linear_problem

@@ -1,0 +1,107 @@
+import builtins
+import logging
+import os
+import sys
+import types
+import warnings
+
+import pytest
+
+from helpers import report
+
+
+def test_the_helpers_import_graph_has_no_cycle():
+    """Every relative import in helpers/, at module level or inside a function, points down."""
+    import ast
+    from pathlib import Path
+
+    root = Path(report.__file__).parent
+    graph = {}
+    for path in root.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        targets = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                targets |= {node.module} if node.module else {a.name for a in node.names}
+        graph[path.stem] = targets - {"__init__"}
+    assert {"report", "config", "assets"} <= set(graph) and "assets" in graph["report"]
+    state = {}
+
+    def visit(module, trail):
+        assert state.get(module) != "open", f"import cycle: {' -> '.join([*trail, module])}"
+        if state.get(module) is None:
+            state[module] = "open"
+            for target in graph.get(module, ()):
+                visit(target, [*trail, module])
+            state[module] = "done"
+
+    for module in graph:
+        visit(module, [])
+
+
+def test_versions_lists_libraries():
+    v = report.versions()
+    assert v["torch"].startswith("2.13.0")
+    assert v["shap"] == "0.51.0"
+    assert set(v) >= {"python", "numpy", "keras", "tensorflow-cpu"}
+
+
+def test_describe_reports_profile_data_and_weights(use_preloaded, capsys, monkeypatch):
+    monkeypatch.setenv("SHAP_COURSE_PROFILE", "fast")
+    info = report.describe(datasets=("mnist",), weights={"VGG19": "untrained (offline)"})
+    out = capsys.readouterr().out
+    assert info["profile"] == "fast" and "Profile : fast" in out
+    assert "pre-loaded folder" in info["data"]["mnist"]
+    assert "VGG19: untrained (offline)" in out
+    assert "Offline : yes" in out and "cpu" in info["device"]
+
+
+def test_quiet_tensorflow_hides_startup_lines_and_two_warnings(monkeypatch, capfd):
+    fake = types.ModuleType("tensorflow")
+    imported = []
+
+    def fake_import(name, *args, **kwargs):
+        if name == "tensorflow":
+            os.write(2, b"I0000 oneDNN custom operations are on\n")
+            imported.append(name)
+            return fake
+        return real_import(name, *args, **kwargs)
+
+    real_import = builtins.__import__
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert report.quiet_tensorflow() is True
+        for message in (
+            "The structure of `inputs` doesn't match the expected structure.",
+            "Your TensorFlow version is newer than 2.4.0 and so ...",
+            "another warning",
+        ):
+            warnings.warn(message, UserWarning, stacklevel=1)
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    assert imported == ["tensorflow"] and fake._shap_course_quiet
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    assert logging.getLogger("tensorflow").level == logging.ERROR
+    assert [str(w.message) for w in caught] == ["another warning"]
+    assert "oneDNN" not in capfd.readouterr().err
+    os.write(2, b"stderr works again\n")
+    assert "stderr works again" in capfd.readouterr().err
+
+
+def test_quiet_tensorflow_keeps_user_level(monkeypatch):
+    quiet = types.ModuleType("tensorflow")
+    quiet._shap_course_quiet = True
+    monkeypatch.setitem(sys.modules, "tensorflow", quiet)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert report.quiet_tensorflow() is True  # a re-run: silent
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
+
+
+def test_quiet_tensorflow_too_late_says_what_to_do(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
+    with pytest.warns(UserWarning, match="before 'import keras'"):
+        assert report.quiet_tensorflow() is False
