@@ -76,6 +76,11 @@ class Budget:
         sanity check).
     memorize_epochs : int
         Epochs for that memorisation.
+    min_accuracy : dict
+        The test accuracy each trained model must reach under this budget, by model:
+        ``"mnist_cnn"`` (chapters 1 and 5), ``"fashion_cnn"`` (chapter 2), ``"resnet18"``
+        (chapter 4). A chapter asserts it; a lower accuracy means its maps explain a model
+        that did not learn the task.
     """
 
     name: str
@@ -97,6 +102,7 @@ class Budget:
     trust_images: int
     memorize_samples: int
     memorize_epochs: int
+    min_accuracy: dict[str, float]
 
     def as_dict(self) -> dict:
         """Return the budget as a plain dictionary (for printing or logging)."""
@@ -124,6 +130,7 @@ PROFILES: dict[str, Budget] = {
         trust_images=16,
         memorize_samples=2_000,
         memorize_epochs=30,
+        min_accuracy={"mnist_cnn": 0.96, "fashion_cnn": 0.85, "resnet18": 0.75},
     ),
     "full": Budget(
         name="full",
@@ -145,6 +152,7 @@ PROFILES: dict[str, Budget] = {
         trust_images=64,
         memorize_samples=5_000,
         memorize_epochs=60,
+        min_accuracy={"mnist_cnn": 0.985, "fashion_cnn": 0.90, "resnet18": 0.88},
     ),
 }
 DEFAULT_PROFILE = "full"

@@ -44,6 +44,7 @@ def test_chapter_skeleton(chapter):
                    ":::{exercise}", ":class: dropdown"):  # fmt: skip
         assert needed in text, f"{chapter.name} lacks {needed!r}"
     assert "if budget.name" not in text and '== "fast"' not in text, "use the budget's numbers"
+    assert "[budget.name]" not in text and '{"fast":' not in text, "use the budget's numbers"
     assert "plt.show()" not in text
 
 
