@@ -57,10 +57,16 @@ student: $(STAMP)
 workflow-check: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
-# Debian's Chromium for the browser check (root, as on CI; needs the Debian mirror).
-browser-deps:
-	@command -v chromium >/dev/null || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+# A Chromium for the browser check, no root needed: a system one on PATH (chromium,
+# chromium-browser, google-chrome), else Playwright's own (downloaded into its cache). Only as
+# root on CI (CI=true), when neither can be had, Debian's package (needs the Debian mirror).
+browser-deps: $(STAMP)
+	@if $(BIN)/python tools/browser_check.py --which-browser 2>/dev/null; then :; \
+	elif $(BIN)/playwright install chromium; then :; \
+	elif [ "$${CI:-}" = true ] && [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "no Chromium for the browser check: run $(BIN)/playwright install chromium" >&2; \
+		exit 1; fi
 
 # Open every chapter page of the built book in headless Chromium (after book-check).
 browser-check: $(STAMP) browser-deps

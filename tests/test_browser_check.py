@@ -2,7 +2,10 @@
 
 import base64
 import importlib.util
+import re
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("browser_check", REPO / "tools/browser_check.py")
@@ -48,7 +51,6 @@ def _site(root, good):
 
 
 def test_check_fails_a_broken_page_and_passes_a_good_one(tmp_path, capsys):
-    assert Path(browser_check.CHROMIUM).exists(), "install Debian's chromium: make browser-deps"
     site = tmp_path / "html"
     site.mkdir()
     _site(site, good=True)
@@ -60,3 +62,40 @@ def test_check_fails_a_broken_page_and_passes_a_good_one(tmp_path, capsys):
     assert "image did not load: ../missing.png" in out and "Traceback" in out
     assert "no colab button" in out and "no binder button" in out
     assert browser_check.main([str(tmp_path / "empty")]) == 1
+
+
+def _executable(folder, name):
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text("#!/bin/sh\n")
+    (folder / name).chmod(0o755)
+    return str(folder / name)
+
+
+def test_browser_is_looked_up_on_path_then_playwrights_own(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    chrome = _executable(bin_dir, "google-chrome")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert browser_check.system_browser() == chrome
+    assert browser_check.pick_browser(str(tmp_path / "no-bundled")) == chrome
+    chromium = _executable(bin_dir, "chromium")
+    assert browser_check.system_browser(str(bin_dir)) == chromium, "chromium comes first"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert browser_check.system_browser() is None
+    bundled = tmp_path / "chrome"
+    bundled.write_text("")
+    assert browser_check.pick_browser(str(bundled)) is None, "None: Playwright's own"
+    hint = re.escape(browser_check.INSTALL_HINT)
+    with pytest.raises(browser_check.BrowserMissing, match=hint):
+        browser_check.pick_browser(str(tmp_path / "no-bundled"))
+
+
+def test_a_missing_browser_is_an_error_naming_the_fix(tmp_path, monkeypatch, capsys):
+    site = tmp_path / "html"
+    site.mkdir()
+    _site(site, good=True)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-browsers"))
+    assert browser_check.main([str(site), str(tmp_path / "shots")]) == 1
+    assert browser_check.main(["--which-browser"]) == 1
+    err = capsys.readouterr().err
+    assert err.count(f"Run `{browser_check.INSTALL_HINT}`") == 2
