@@ -3,6 +3,7 @@
 import base64
 import importlib.util
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,55 @@ def test_a_missing_browser_is_an_error_naming_the_fix(tmp_path, monkeypatch, cap
     assert browser_check.main(["--which-browser"]) == 1
     err = capsys.readouterr().err
     assert err.count(f"Run `{browser_check.INSTALL_HINT}`") == 2
+
+
+CDN_MATHJAX = '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>'
+RAW_MATH = r'<span class="math">\(\phi_i\)</span> sums to <div class="math">$$v(N)$$</div>'
+TYPESET = (
+    '<span class="math"><mjx-container class="MathJax">φ</mjx-container></span>'
+    r"<code>re.escape('\(')</code><pre>$$ in code is fine</pre>"
+    '<div style="display: none">$$ hidden $$</div>'
+)
+
+
+def _math_site(root, chapter_math, intro_math):
+    """A good chapter page and ``book/intro.html``, each with some math added."""
+    _site(root, good=True)
+    chapter = root / "notebooks" / "01-good.html"
+    chapter.write_text(chapter.read_text().replace("<body>", f"<body>{chapter_math}"))
+    (root / "book").mkdir()
+    (root / "book" / "intro.html").write_text(f"<html><body><p>{intro_math}</p></body></html>")
+
+
+def test_raw_tex_without_mathjax_fails_offline(tmp_path, capsys):
+    _math_site(tmp_path / "raw", CDN_MATHJAX + RAW_MATH, RAW_MATH)
+    assert browser_check.main([str(tmp_path / "raw"), str(tmp_path / "shots")]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL 01-good" in out and "FAIL book/intro" in out and "0 of 2 pages" in out
+    assert out.count(r"raw TeX \( \) $$ in the visible text") == 2
+    assert out.count("no MathJax output (no mjx-container)") == 2
+    assert "(blocked, offline: https://cdn.jsdelivr.net/npm/mathjax@3" in out
+    assert (tmp_path / "shots" / "book-intro.png").stat().st_size > 0
+
+
+def test_typeset_math_passes_and_code_or_hidden_text_is_not_math(tmp_path, capsys):
+    _math_site(tmp_path / "typeset", TYPESET, TYPESET)
+    assert browser_check.main([str(tmp_path / "typeset"), str(tmp_path / "shots")]) == 0
+    assert "2 of 2 pages passed" in capsys.readouterr().out
+
+
+def test_mathjax_from_sphinx_mathjax_offline_typesets_offline(tmp_path, capsys):
+    package = importlib.util.find_spec("sphinx-mathjax-offline")
+    assert package, "pip install -r requirements.txt (sphinx-mathjax-offline)"
+    static = Path(package.submodule_search_locations[0]) / "static" / "mathjax"
+    shutil.copytree(static, tmp_path / "html" / "_static" / "mathjax")
+    local = '<script defer src="../_static/mathjax/tex-chtml.js"></script>'
+    _math_site(tmp_path / "html", "", local + r'<span class="math">\(\phi_i\)</span>')
+    assert browser_check.main([str(tmp_path / "html"), str(tmp_path / "shots")]) == 0
+    assert "blocked" not in capsys.readouterr().out
+
+
+def test_math_problems_counts_formulas_left_untypeset():
+    facts = {"prose": "x", "formulas": 3, "typeset": 2, "untypeset": 1}
+    assert browser_check.math_problems(facts) == ["1 of 3 formulas not typeset"]
+    assert browser_check.math_problems({**facts, "formulas": 0, "untypeset": 0}) == []

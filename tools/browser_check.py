@@ -1,8 +1,12 @@
-"""Open every chapter page of the built book in headless Chromium and check what a reader sees.
+"""Open the built book's pages in headless Chromium, offline, and check what a reader sees.
 
-For each page: every ``<img>`` loaded (non-zero natural size), no Python traceback is shown, and
-the Colab and Binder launch buttons point at the chapter's paired ``.ipynb`` on the branch that
-``_config.yml`` names. One full-page screenshot per chapter is saved. Usage::
+Every request not to the local server is aborted, as in a classroom without internet. On every
+chapter page (``notebooks/NN-*.html``) and every ``book/`` page (the intro's Shapley primer
+first): every ``<img>`` loaded (non-zero natural size), no Python traceback is shown, and the math
+rendered (no raw ``\\(``, ``\\)``, ``\\[`` or ``$$`` in the visible text, MathJax output in
+every formula). On chapter pages also: at least one image, and the Colab and Binder launch buttons
+point at the chapter's paired ``.ipynb`` on the branch that ``_config.yml`` names. One full-page
+screenshot per page is saved. Usage::
 
     python tools/browser_check.py _build/html _build/screenshots
     python tools/browser_check.py --which-browser   # the Chromium it would use, or how to get one
@@ -30,6 +34,7 @@ FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+RAW_TEX = ("\\(", "\\)", "\\[", "$$")  # what MathJax would have replaced
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "Error executing notebook")
 
 
@@ -130,6 +135,12 @@ def chapters(html_root: Path) -> list[str]:
     return sorted(p.stem for p in (html_root / "notebooks").glob("[0-9][0-9]-*.html"))
 
 
+def book_pages(html_root: Path) -> list[str]:
+    """Built pages of ``book/`` without ``.html``, ``book/intro`` (the Shapley primer) first."""
+    found = sorted(f"book/{p.stem}" for p in (html_root / "book").glob("*.html"))
+    return sorted(found, key=lambda name: name != "book/intro")
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the base class's signature
         pass
@@ -142,6 +153,28 @@ def _serve(html_root: Path):
     return server
 
 
+class Offline:
+    """A ``page.route`` handler: every request not to ``origin`` is aborted, as with no internet.
+
+    Parameters
+    ----------
+    origin : str
+        The local server's URL prefix, e.g. ``http://127.0.0.1:8000/``.
+    """
+
+    def __init__(self, origin: str):
+        self.origin = origin
+        self.blocked: list[str] = []
+
+    def __call__(self, route):
+        url = route.request.url
+        if url.startswith(self.origin):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort("internetdisconnected")
+
+
 _PAGE_FACTS = """() => ({
     images: [...document.images].map(i => ({src: i.getAttribute('src'), ok: i.complete
              && i.naturalWidth > 0 && i.naturalHeight > 0})),
@@ -149,22 +182,92 @@ _PAGE_FACTS = """() => ({
     text: document.body.innerText,
 })"""
 
+# After MathJax's first typeset (when it loaded): the visible text outside code and typeset math,
+# the formulas Sphinx marked (class "math") and how many hold MathJax output.
+_MATH_FACTS = """async () => {
+    const startup = window.MathJax && window.MathJax.startup;
+    if (startup && startup.promise) await startup.promise.catch(() => null);
+    const skip = 'pre, code, script, style, textarea, mjx-container';
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const text = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const parent = node.parentElement;
+        if (parent && !parent.closest(skip) && parent.checkVisibility()) text.push(node.data);
+    }
+    const formulas = [...document.querySelectorAll('.math')];
+    return {prose: text.join('\\n'), formulas: formulas.length,
+            typeset: document.querySelectorAll('mjx-container').length,
+            untypeset: formulas.filter(f => !f.querySelector('mjx-container')).length};
+}"""
 
-def check_page(page, url: str, chapter: str, shot: Path) -> list[str]:
-    """Problems found on one chapter page (empty when it is fine)."""
+
+def math_problems(facts: dict) -> list[str]:
+    """Math a reader would see unrendered: raw TeX delimiters, formulas without MathJax output.
+
+    Parameters
+    ----------
+    facts : dict
+        ``prose``, ``formulas``, ``typeset`` and ``untypeset`` as ``_MATH_FACTS`` returns them.
+
+    Returns
+    -------
+    list of str
+        The problems (empty when the math rendered or there is none).
+    """
+    prose = facts["prose"]
+    raw = [delimiter for delimiter in RAW_TEX if delimiter in prose]
+    problems = []
+    if raw:
+        at = min(prose.index(delimiter) for delimiter in raw)
+        shown = " ".join(prose[max(at - 30, 0) : at + 50].split())
+        problems.append(f"raw TeX {' '.join(raw)} in the visible text: '{shown}'")
+    if (raw or facts["formulas"]) and not facts["typeset"]:
+        problems.append(
+            "math but no MathJax output (no mjx-container) with the network off: is MathJax "
+            "served from _static/mathjax (sphinx-mathjax-offline in _config.yml)?"
+        )
+    elif facts["untypeset"]:
+        problems.append(f"{facts['untypeset']} of {facts['formulas']} formulas not typeset")
+    return problems
+
+
+def check_page(page, url: str, chapter: str | None, shot: Path) -> list[str]:
+    """Problems found on one page (empty when it is fine); ``chapter`` None for a book page."""
     page.goto(url, wait_until="load")
     page.wait_for_function("[...document.images].every(i => i.complete)", timeout=30_000)
+    problems = math_problems(page.evaluate(_MATH_FACTS))
     facts = page.evaluate(_PAGE_FACTS)
     page.screenshot(path=str(shot), full_page=True)
-    problems = [f"image did not load: {i['src']}" for i in facts["images"] if not i["ok"]]
+    problems += [f"image did not load: {i['src']}" for i in facts["images"] if not i["ok"]]
+    problems += [f"page shows '{m}'" for m in TRACEBACK_MARKERS if m in facts["text"]]
+    if chapter is None:
+        return problems
     if not facts["images"]:
         problems.append("the page shows no image at all")
-    problems += [f"page shows '{m}'" for m in TRACEBACK_MARKERS if m in facts["text"]]
     for kind, expected in expected_launch_urls(chapter).items():
         if expected not in facts["links"]:
             found = [link for link in facts["links"] if kind in link]
             problems.append(f"no {kind} button to {expected} (found {found})")
     return problems
+
+
+def _check_pages(page, origin: str, names: list[str], shots: Path) -> int:
+    """Check each page (``notebooks/NN-slug`` or ``book/...``), print its report; failures."""
+    offline = Offline(origin)
+    page.route("**/*", offline)
+    failures = 0
+    for name in names:
+        chapter = name.split("/", 1)[1] if name.startswith("notebooks/") else None
+        shot = shots / f"{chapter or name.replace('/', '-')}.png"
+        offline.blocked.clear()
+        problems = check_page(page, f"{origin}{name}.html", chapter, shot)
+        print(f"{'FAIL' if problems else 'ok  '} {chapter or name}: screenshot {shot}")
+        for problem in problems:
+            print(f"     - {problem}")
+        for url in offline.blocked:
+            print(f"     (blocked, offline: {url})")
+        failures += bool(problems)
+    return failures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,31 +279,25 @@ def main(argv: list[str] | None = None) -> int:
     html_root = Path(args[0] if args else "_build/html")
     shots = Path(args[1] if len(args) > 1 else "_build/screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    names = chapters(html_root)
+    names = [f"notebooks/{name}" for name in chapters(html_root)]
     if not names:
         print(f"no chapter pages under {html_root}/notebooks: build the book first")
         return 1
+    names += book_pages(html_root)
     server = _serve(html_root)
-    failures = {}
     try:
         with sync_playwright() as playwright:
             browser = launch(playwright)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            for name in names:
-                url = f"http://127.0.0.1:{server.server_port}/notebooks/{name}.html"
-                problems = check_page(page, url, name, shots / f"{name}.png")
-                print(f"{'FAIL' if problems else 'ok  '} {name}: screenshot {shots / name}.png")
-                for problem in problems:
-                    print(f"     - {problem}")
-                if problems:
-                    failures[name] = problems
+            origin = f"http://127.0.0.1:{server.server_port}/"
+            failures = _check_pages(page, origin, names, shots)
             browser.close()
     except BrowserMissing as missing:
         print(missing, file=sys.stderr)
         return 1
     finally:
         server.shutdown()
-    print(f"{len(names) - len(failures)} of {len(names)} chapter pages passed the browser check")
+    print(f"{len(names) - failures} of {len(names)} pages passed the browser check (offline)")
     return 1 if failures else 0
 
 
