@@ -68,7 +68,8 @@ browser-deps: $(STAMP)
 	else echo "no Chromium for the browser check: run $(BIN)/playwright install chromium" >&2; \
 		exit 1; fi
 
-# Open every chapter page of the built book in headless Chromium (after book-check).
+# Open every chapter and book/ page in headless Chromium, network off: images, launch buttons,
+# math rendered by the local MathJax (after book-check).
 browser-check: $(STAMP) browser-deps
 	$(BIN)/python tools/browser_check.py _build/html _build/screenshots
 
