@@ -21,6 +21,8 @@ stages: torchvision's ResNet and VGG, :class:`helpers.models.MnistCNN` and any
 
 from __future__ import annotations
 
+import warnings
+
 from torch import nn
 
 
@@ -80,8 +82,9 @@ def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e
     -------
     head, tail : nn.Sequential
         ``head`` maps ``(N, ...)`` inputs to the layer's input ``(N, C, h, w)`` (or ``(N, D)``);
-        ``tail`` maps that to the model's output ``(N, K)``. Both are in eval mode and share
-        the model's modules.
+        ``tail`` maps that to the model's output ``(N, K)``. They share the model's modules,
+        hence its mode: put the model in eval mode before explaining (a warning says so when it
+        is in training mode, where batch norm would mix the images of a batch).
 
     Raises
     ------
@@ -103,8 +106,14 @@ def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e
             f"{', '.join(cuts)}."
         )
     index = starts[id(layer)]
-    head, tail = nn.Sequential(*flat[:index]).eval(), nn.Sequential(*flat[index:]).eval()
+    head, tail = nn.Sequential(*flat[:index]), nn.Sequential(*flat[index:])
     was_training = model.training
+    if was_training:
+        warnings.warn(
+            f"{type(model).__name__} is in training mode: head and tail share its modules, so "
+            "batch norm and dropout would act as in training. Call model.eval() first.",
+            stacklevel=2,
+        )
     model.eval()
     try:
         with torch.no_grad():

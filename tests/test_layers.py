@@ -72,11 +72,14 @@ def test_split_detects_a_forward_that_is_not_its_stages():
         layers.split_at(model, model[1], torch.rand(4, 3))
 
 
-def test_split_keeps_the_model_mode_and_shares_weights():
+def test_split_keeps_the_model_mode_shares_weights_and_warns_in_training_mode():
     model = models.MnistCNN().train()
-    head, tail = layers.split_at(model, model.features[4], torch.rand(2, 1, 28, 28))
-    assert model.training  # restored
+    with pytest.warns(UserWarning, match=r"model.eval\(\) first"):
+        head, tail = layers.split_at(model, model.features[4], torch.rand(2, 1, 28, 28))
+    assert model.training and all(m.training for m in head)  # the model's modules, its mode
     assert head[0] is model.features[0] and tail[-1] is model.classifier
+    model.eval()
+    assert not any(m.training for m in [*head, *tail])
 
 
 def test_linear_tail_gives_the_closed_form():

@@ -264,6 +264,8 @@ def test_functional_relu_uses_the_reference_mask():
     w, c = model.hidden.weight.detach().numpy(), model.hidden.bias.detach().numpy()
     v = model.head.weight.detach().numpy()[0]
     mask_at_b = (w @ b[0].numpy() + c > 0).astype(np.float32)
+    mask_at_x = (w @ x[0].numpy() + c > 0).astype(np.float32)
+    assert (mask_at_b != mask_at_x).any()  # otherwise the test could not tell them apart
     expected = ((v * mask_at_b) @ w) * (x[0] - b[0]).numpy()
     np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
 
@@ -279,3 +281,30 @@ def test_shap_puts_the_model_in_eval_mode(explainer):
     else:
         shap.GradientExplainer(model, background)
     assert not model.training
+
+
+def test_gradient_explainer_converges_to_integrated_gradients_averaged_over_the_background():
+    """Expected gradients (shap/explainers/_gradient.py, _PyTorchGradient.shap_values: a random
+    reference and a random t per sample) estimate the mean over references of integrated
+    gradients from each reference, computed here by Gauss-Legendre quadrature; not Shapley."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1))
+    with torch.no_grad():
+        model[0].weight.mul_(3.0)  # saturating units: the features interact
+    model.eval()
+    x, references = torch.tensor([[1.0, -0.5, 2.0]]), torch.randn(3, 3)
+    nodes, weights = np.polynomial.legendre.leggauss(32)
+    integrated = np.zeros(3)
+    for reference in references:
+        for t, weight in zip((nodes + 1) / 2, weights / 2, strict=True):
+            point = (reference + float(t) * (x[0] - reference)).requires_grad_(True)
+            grad = torch.autograd.grad(model(point[None])[0, 0], point)[0]
+            integrated += float(weight) * (grad * (x[0] - reference)).detach().numpy()
+    integrated /= len(references)
+    estimate = shap.GradientExplainer(model, references).shap_values(x, nsamples=20000, rseed=0)
+    np.testing.assert_allclose(estimate[0, :, 0], integrated, atol=2e-3)
+    exact = np.mean(
+        [exact_shapley(baseline_game(
+            lambda z: model(torch.as_tensor(z, dtype=torch.float32)).detach().numpy()[:, 0],
+            x[0].numpy(), r.numpy())) for r in references], axis=0)  # fmt: skip
+    assert np.abs(integrated - exact).max() > 3 * 2e-3  # a different quantity here
