@@ -25,6 +25,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
+# Chapters whose code is unchanged since the last build are not executed again (the cache in
+# _build/.jupyter_cache); after changing helpers/, run `make clean` first.
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --all
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
@@ -80,7 +82,9 @@ unit-and-notebooks: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=600 \
 		--cov=helpers --cov-report=term-missing --cov-fail-under=90 -p no:cacheprovider
 
+# The execution cache is cleared first: `make test` executes every chapter.
 book-check: $(STAMP)
+	rm -rf _build/.jupyter_cache
 	$(BIN)/jupyter-book build . --all -W --keep-going
 
 clean:

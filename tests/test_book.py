@@ -23,7 +23,11 @@ def _toc_files(node) -> list[str]:
 def test_config_fails_on_notebook_errors_and_excludes_pairs():
     assert CONFIG["sphinx"]["config"]["nb_execution_raise_on_error"] is True
     assert "notebooks/*.ipynb" in CONFIG["exclude_patterns"]
-    assert CONFIG["execute"]["execute_notebooks"] == "force"
+    assert CONFIG["execute"]["execute_notebooks"] == "cache"  # authors rebuild what changed
+    cache = CONFIG["execute"]["cache"]
+    makefile = (REPO / "Makefile").read_text()
+    book_check = makefile[makefile.index("book-check: $(STAMP)") :].split("\n\n")[0]
+    assert f"rm -rf {cache}" in book_check  # make test executes every chapter
     assert CONFIG["execute"]["timeout"] > 0
     assert CONFIG["launch_buttons"]["colab_url"] and CONFIG["launch_buttons"]["binderhub_url"]
 
