@@ -49,11 +49,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check helpers tests
 
 pairs: $(STAMP)
-	$(BIN)/python -m helpers.pairing --check notebooks
+	$(BIN)/python tools/pairing.py --check notebooks
 
 # The student edition: solutions replaced by "# Your code here" (see book/instructors.md).
 student: $(STAMP)
-	$(BIN)/python -m helpers.student notebooks student
+	$(BIN)/python tools/student.py notebooks student
 
 # The Pages workflow cannot run here; validate it against GitHub's workflow schema.
 workflow-check: $(STAMP)
@@ -76,7 +76,7 @@ browser-check: $(STAMP) browser-deps
 	$(BIN)/python tools/browser_check.py _build/html _build/screenshots
 
 notebooks: $(STAMP)
-	$(BIN)/python -m helpers.pairing --write notebooks
+	$(BIN)/python tools/pairing.py --write notebooks
 
 unit-and-notebooks: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=600 \

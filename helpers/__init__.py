@@ -17,7 +17,6 @@ measure       time and peak memory of a call
 weights       ImageNet weights (VGG19, ResNet18) with checksums and a visible fallback
 plotting      image grids, ``shap.image_plot`` wrapper, training curves
 training      PyTorch and Keras training loops with one History type
-pairing       regenerate / check the ``.ipynb`` paired with each chapter's ``.md``
 
 Heavy frameworks (torch, TensorFlow, shap) are imported only inside the functions that need them.
 """

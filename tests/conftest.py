@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +13,7 @@ import pytest
 matplotlib.use("Agg")
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))  # build tooling (pairing, student) is not in helpers/
 _PRELOADED_AT_START = os.environ.get("SHAP_COURSE_PRELOADED", "")
 _COURSE_VARS = (
     "SHAP_COURSE_PROFILE",

@@ -53,11 +53,17 @@ def test_chapter_skeleton(chapter):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
-def test_colab_install_cell_uses_the_configured_repository(chapter):
-    text = chapter.read_text()
-    urls = set(re.findall(r"git\+(https://[^\"']+)", text))
+def test_colab_install_cell_is_generated_into_the_notebook_only(chapter):
+    """Written once (tools/pairing.py): in every .ipynb Colab opens, in no .md source."""
+    assert "google.colab" not in chapter.read_text()
+    text = chapter.with_suffix(".ipynb").read_text()
+    urls = set(re.findall(r"git\+(https://[^\"'\\]+)", text))
     assert urls == {CONFIG["repository"]["url"]}, urls
-    assert '"google.colab" in sys.modules' in text
+    assert 'if \\"google.colab\\" in sys.modules' in text
+    pins = (REPO / "requirements.txt").read_text()
+    for name in ("shap", "captum"):
+        version = re.search(rf"^{name}==(\S+)", pins, re.MULTILINE).group(1)
+        assert f"{name}=={version}" in text
 
 
 def test_reference_pages_bibliography_and_exec_table_are_wired():

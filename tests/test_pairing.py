@@ -1,8 +1,7 @@
 import json
 
+import pairing
 import pytest
-
-from helpers import pairing
 
 CHAPTER = """---
 jupytext:
@@ -41,11 +40,27 @@ def test_render_is_stable_stripped_and_tagged(folder):
     text = pairing.render_ipynb(folder / "01-a-chapter.md")
     assert text == pairing.render_ipynb(folder / "01-a-chapter.md")
     nb = json.loads(text)
-    assert [c["id"] for c in nb["cells"]] == ["cell-000", "cell-001", "cell-002", "cell-003"]
+    ids = ["cell-000", "cell-001", "cell-002", "cell-003", "cell-004"]
+    assert [c["id"] for c in nb["cells"]] == ids  # the Colab cell comes before the first code
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
-    assert code[1]["metadata"]["tags"] == ["remove-cell"]
+    assert "".join(code[0]["source"]) == pairing.colab_cell_source()
+    assert "".join(code[1]["source"]) == "x = 1 + 1"
+    assert code[2]["metadata"]["tags"] == ["remove-cell"]
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_colab_cell_takes_pins_and_url_from_their_one_place(tmp_path):
+    (tmp_path / "requirements.txt").write_text("shap==9.9  # a pin\ncaptum==1.2\ntorch==2.0\n")
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/me/course/\n")
+    source = pairing.colab_cell_source(tmp_path)
+    assert (
+        '"shap==9.9", "captum==1.2"' in source and '"git+https://github.com/me/course"]' in source
+    )
+    compile(source, "colab-cell", "exec")  # valid Python
+    (tmp_path / "requirements.txt").write_text("torch==2.0\n")
+    with pytest.raises(ValueError, match="pin them"):
+        pairing.colab_cell_source(tmp_path)
 
 
 def test_check_then_write_then_check(folder, capsys):

@@ -3,8 +3,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from helpers import student
+import student
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.md"))

@@ -31,8 +31,13 @@ REPO = Path(__file__).resolve().parents[1]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 INSTALL_HINT = ".venv/bin/playwright install chromium"
 FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 RAW_TEX = ("\\(", "\\)", "\\[", "$$")  # what MathJax would have replaced
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "Error executing notebook")

@@ -4,10 +4,14 @@ The ``.ipynb`` is generated from the ``.md`` with jupytext: no outputs, cell ids
 order, so regenerating an unchanged chapter gives the same bytes. ``--check`` (used by
 ``make test``) fails when a committed ``.ipynb`` differs from what its ``.md`` generates.
 
+The ``.ipynb`` (what Colab opens) also gets, before its first code cell, the cell that installs
+what Colab lacks. It is written here once, from the pins in ``requirements.txt`` and the
+repository URL in ``_config.yml``, and is not part of the ``.md`` sources or of the book.
+
 Usage::
 
-    python -m helpers.pairing --write notebooks   # after editing a chapter
-    python -m helpers.pairing --check notebooks   # in CI
+    python tools/pairing.py --write notebooks   # after editing a chapter (make notebooks)
+    python tools/pairing.py --check notebooks   # in CI
 """
 
 from __future__ import annotations
@@ -16,12 +20,49 @@ import argparse
 import sys
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+COLAB_PACKAGES = ("shap", "captum")  # what a chapter needs that Colab does not have
+
+
+def colab_cell_source(repo: Path = REPO) -> str:
+    """The install cell for Colab: the course's pins of :data:`COLAB_PACKAGES` and its package."""
+    import yaml
+
+    pins = dict(
+        line.split("#")[0].strip().split("==", 1)
+        for line in (repo / "requirements.txt").read_text().splitlines()
+        if "==" in line.split("#")[0]
+    )
+    missing = [name for name in COLAB_PACKAGES if name not in pins]
+    if missing:
+        raise ValueError(f"requirements.txt pins none of {missing}; pin them (name==version).")
+    url = yaml.safe_load((repo / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+    packages = ", ".join(f'"{name}=={pins[name]}"' for name in COLAB_PACKAGES)
+    return (
+        "# In Google Colab, install what Colab lacks (shap and Captum at the course's versions\n"
+        "# and the course's helpers package); anywhere else this cell does nothing.\n"
+        "import subprocess\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        "    subprocess.run(\n"
+        f'        [sys.executable, "-m", "pip", "install", "--quiet", {packages},\n'
+        f'         "git+{url}"],\n'
+        "        check=True,\n"
+        "    )"
+    )
+
 
 def render_ipynb(md_path: Path) -> str:
     """The ``.ipynb`` text generated from a MyST markdown notebook."""
     import jupytext
+    from nbformat.v4 import new_code_cell
 
     notebook = jupytext.read(md_path, fmt="md:myst")
+    first_code = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"), None)
+    if first_code is not None:
+        colab = new_code_cell(colab_cell_source(), metadata={"tags": ["hide-input"]})
+        notebook.cells.insert(first_code, colab)
     for i, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{i:03d}"
         if cell.cell_type == "code":
@@ -75,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in problems:
         print(line, file=sys.stderr)
     if problems:
-        print(f"Run: python -m helpers.pairing --write {args.folder}", file=sys.stderr)
+        print(f"Run: python tools/pairing.py --write {args.folder}", file=sys.stderr)
         return 1
     print(f"notebook pairs in {args.folder}: up to date")
     return 0

@@ -4,7 +4,7 @@ A solution is whatever lies between the ``{solution-start}`` and ``{solution-end
 `sphinx-exercise` in a chapter: the explanation and the code. Each solution becomes a short
 prompt and one code cell holding :data:`STUB`. Usage::
 
-    python -m helpers.student notebooks student   # reads notebooks/*.md, writes student/*.ipynb
+    python tools/student.py notebooks student   # reads notebooks/*.md, writes student/*.ipynb
 """
 
 from __future__ import annotations
@@ -71,13 +71,13 @@ def student_notebook(notebook):
 
 def write_student_edition(source: Path, target: Path) -> list[Path]:
     """Write ``target/<chapter>.ipynb`` for every ``source/*.md`` chapter; return the paths."""
-    import jupytext
     import nbformat
+    from pairing import render_ipynb  # the notebook Colab opens, install cell included
 
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for md_path in sorted(Path(source).glob("[0-9][0-9]-*.md")):
-        student = student_notebook(jupytext.read(md_path, fmt="md:myst"))
+        student = student_notebook(nbformat.reads(render_ipynb(md_path), as_version=4))
         out = target / f"{md_path.stem}.ipynb"
         tmp = out.with_suffix(".ipynb.part")
         tmp.write_text(nbformat.writes(student), encoding="utf-8")
@@ -89,7 +89,7 @@ def write_student_edition(source: Path, target: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m helpers.student SOURCE_FOLDER TARGET_FOLDER", file=sys.stderr)
+        print("usage: python tools/student.py SOURCE_FOLDER TARGET_FOLDER", file=sys.stderr)
         return 2
     for path in write_student_edition(Path(args[0]), Path(args[1])):
         print(f"wrote {path}")
