@@ -95,9 +95,9 @@ def test_no_solution_text_leaks_into_the_student_edition(chapter, tmp_path):
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_student_notebook_is_the_executed_source_up_to_the_first_exercise(chapter, tmp_path):
-    """Up to its first exercise the student edition is cell for cell the paired notebook that
-    `make test` executes with nbval, so it runs wherever that one runs; executing it a third
-    time would test nothing more."""
+    """Up to its first exercise the student edition is cell for cell the paired notebook, whose
+    MyST source the `-W` build of `make test` executes (the pair check keeps the two identical),
+    so it runs wherever that one runs; executing it again would test nothing more."""
     student.write_student_edition(chapter.parent, tmp_path)
     edition = nbformat.read(tmp_path / f"{chapter.stem}.ipynb", as_version=4)
     executed = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
