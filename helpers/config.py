@@ -76,6 +76,16 @@ class Budget:
         sanity check).
     memorize_epochs : int
         Epochs for that memorisation.
+    superpixels : int
+        The most SLIC regions a photo is cut into for exact Shapley values by enumeration,
+        which costs ``2**superpixels`` model calls per fill image (chapter 6).
+    lite_image_size : int
+        Side length of the photos explained with EfficientNet-Lite0 (chapter 6; its
+        classification check always uses 224).
+    lite_background : int
+        Background photos in each of chapter 6's disjoint background sets.
+    lite_max_evals : int
+        Model calls per photo for the Partition explainer with an image masker (chapter 6).
     min_accuracy : dict
         The test accuracy each trained model must reach under this budget, by model:
         ``"mnist_cnn"`` (chapters 1 and 5), ``"fashion_cnn"`` (chapter 2), ``"resnet18"``
@@ -102,6 +112,10 @@ class Budget:
     trust_images: int
     memorize_samples: int
     memorize_epochs: int
+    superpixels: int
+    lite_image_size: int
+    lite_background: int
+    lite_max_evals: int
     min_accuracy: dict[str, float]
 
     def as_dict(self) -> dict:
@@ -130,6 +144,10 @@ PROFILES: dict[str, Budget] = {
         trust_images=16,
         memorize_samples=2_000,
         memorize_epochs=30,
+        superpixels=8,
+        lite_image_size=160,
+        lite_background=2,
+        lite_max_evals=300,
         min_accuracy={"mnist_cnn": 0.96, "fashion_cnn": 0.85, "resnet18": 0.75},
     ),
     "full": Budget(
@@ -152,6 +170,10 @@ PROFILES: dict[str, Budget] = {
         trust_images=64,
         memorize_samples=5_000,
         memorize_epochs=60,
+        superpixels=10,
+        lite_image_size=224,
+        lite_background=3,
+        lite_max_evals=1000,
         min_accuracy={"mnist_cnn": 0.985, "fashion_cnn": 0.90, "resnet18": 0.88},
     ),
 }

@@ -1,8 +1,10 @@
-"""Small PyTorch models shared by several chapters.
+"""PyTorch models shared by several chapters.
 
 :class:`MnistCNN` is chapter 1's network, written the way ``shap.DeepExplainer`` and Captum's
 DeepLIFT need it: every nonlinearity is its own ``nn.Module``, used once, never in place.
 Chapter 5 trains it again (on real, permuted and "decoy" labels) to test the explainers.
+:func:`efficientnet_lite_sequential` writes chapter 6's pretrained EfficientNet-Lite0 as one
+``nn.Sequential`` on RGB images in [0, 1], so that it can be split at a layer.
 """
 
 from __future__ import annotations
@@ -105,3 +107,67 @@ MNIST_CNN_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("conv2", ("features.4", "features.6")),
     ("conv1", ("features.0", "features.2")),
 )
+
+
+class Rescale(nn.Module):
+    """``(x - shift) / scale``: a network's input normalisation as its first module.
+
+    Parameters
+    ----------
+    shift, scale : float
+        Applied to every channel of ``(N, C, H, W)`` inputs.
+    """
+
+    def __init__(self, shift: float, scale: float):
+        super().__init__()
+        self.shift, self.scale = float(shift), float(scale)
+
+    def forward(self, x_nchw):
+        return (x_nchw - self.shift) / self.scale
+
+    def extra_repr(self) -> str:
+        return f"shift={self.shift:.4f}, scale={self.scale:.4f}"
+
+
+#: The TensorFlow EfficientNet-Lite models read pixels in [0, 255] as ``(x - 127) / 128``
+#: (``MEAN_RGB``/``STDDEV_RGB`` of ``efficientnet/lite/efficientnet_lite_builder.py`` in
+#: tensorflow/tpu); on images in [0, 1] that is a shift of 127/255 and a scale of 128/255.
+LITE_SHIFT, LITE_SCALE = 127 / 255, 128 / 255
+
+
+def efficientnet_lite_sequential(net) -> nn.Sequential:
+    """An ``efficientnet_lite_pytorch.EfficientNet`` as one ``nn.Sequential``, for evaluation.
+
+    The modules are the network's own (no copy of the weights), in the order of
+    ``EfficientNet.forward`` (``efficientnet_lite_pytorch/model.py``): the Lite input scaling,
+    the stem, the MBConv blocks, the head convolution, pooling and the linear classifier. Each
+    ReLU6 between them is a module of its own. Drop-connect acts only in training, so the
+    sequence computes the network's function in eval mode only.
+
+    Parameters
+    ----------
+    net : efficientnet_lite_pytorch.EfficientNet
+        With ``local_pooling`` off (EfficientNet-Lite0).
+
+    Returns
+    -------
+    nn.Sequential
+        ``(N, 3, H, W)`` RGB in [0, 1] -> ``(N, 1000)`` logits; ``seq[4:4 + len(blocks)]`` are the
+        blocks, so ``seq[4 + k]`` is ``net._blocks[k]``.
+    """
+    if getattr(net._global_params, "local_pooling", False):
+        raise ValueError("efficientnet_lite_sequential needs a network without local_pooling.")
+    return nn.Sequential(
+        Rescale(LITE_SHIFT, LITE_SCALE),
+        net._conv_stem,
+        net._bn0,
+        nn.ReLU6(),
+        *net._blocks,
+        net._conv_head,
+        net._bn1,
+        nn.ReLU6(),
+        net._avg_pooling,
+        nn.Flatten(1),
+        net._dropout,
+        net._fc,
+    )

