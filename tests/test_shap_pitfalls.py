@@ -88,3 +88,20 @@ def test_image_plot_accepts_channels_first_arrays_without_error():
     first_image = figure.axes[0].images[0].get_array()
     assert first_image.shape[0] == 1  # one row of pixels: the channel axis taken for height
     matplotlib.pyplot.close(figure)
+
+
+def test_image_masker_inpainting_casts_pixels_to_uint8():
+    """``Image.inpaint`` (``shap/maskers/_image.py``) calls ``cv2.inpaint`` on
+    ``x.astype(np.uint8)``: an image with pixels in [0, 1] becomes 0s and 1s. Pixels must be in
+    0..255 (chapter 6, Step 2); the blur masker has no such cast."""
+    rng = np.random.default_rng(0)
+    image01 = rng.uniform(0.2, 0.9, (16, 16, 3)).astype(np.float32)
+    mask = np.ones(16 * 16 * 3, dtype=bool)
+    mask[: 16 * 3 * 4] = False  # hide the first four rows
+    inpainted = shap.maskers.Image("inpaint_telea", image01.shape)(mask, image01)[0][0]
+    assert set(np.unique(inpainted)) <= {0.0, 1.0}  # every pixel, shown or not, truncated
+    blurred = shap.maskers.Image("blur(3,3)", image01.shape)(mask, image01)[0][0]
+    np.testing.assert_array_equal(blurred[4:], image01[4:])  # shown pixels kept as they are
+    image255 = image01 * 255
+    inpainted = shap.maskers.Image("inpaint_telea", image01.shape)(mask, image255)[0][0]
+    assert inpainted[4:].min() > 40  # in 0..255 the shown pixels survive the cast
