@@ -191,9 +191,9 @@ def _orders(node: int, n: int, children: np.ndarray) -> list[list[int]]:
 def owen_values(v, linkage) -> np.ndarray:
     """Exact Owen values of ``v`` for a binary hierarchy of its players: ``(n,)`` or ``(n, K)``.
 
-    The Owen value (Owen, 1977; nested over a hierarchy) is the average marginal contribution
-    over the orders of arrival in which every cluster of the hierarchy arrives as one block:
-    at each split, which half comes first is a fair coin. There are ``2**(n - 1)`` such orders
+    The Owen value (Owen, 1977; nested over a hierarchy: Winter, 1989) is the average marginal
+    contribution over the orders of arrival in which every cluster of the hierarchy arrives as
+    one block: at each split, which half comes first is a fair coin. There are ``2**(n - 1)`` orders
     for ``n`` players, against ``n!`` for the Shapley value.
 
     Parameters

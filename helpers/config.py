@@ -223,6 +223,24 @@ def preloaded_dirs() -> list[Path]:
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
 
 
+def start(seed: int, frameworks: tuple[str, ...] | None = None) -> Budget:
+    """A chapter's first line: seed everything (:func:`seed_everything`), return the budget.
+
+    Parameters
+    ----------
+    seed : int
+    frameworks : tuple of str, optional
+        As for :func:`seed_everything`.
+
+    Returns
+    -------
+    Budget
+        The active profile's budget (:func:`budget`).
+    """
+    seed_everything(seed, frameworks)
+    return budget()
+
+
 def seed_everything(seed: int, frameworks: tuple[str, ...] | None = None) -> None:
     """Seed Python, NumPy and the deep-learning frameworks.
 

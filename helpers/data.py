@@ -89,6 +89,51 @@ def subset(
     return images[order], labels[order]
 
 
+@dataclass(frozen=True)
+class Splits:
+    """Training, validation and test images ``(N, 28, 28)`` uint8 with their labels ``(N,)``."""
+
+    train_nhw: np.ndarray
+    train_labels: np.ndarray
+    val_nhw: np.ndarray
+    val_labels: np.ndarray
+    test_nhw: np.ndarray
+    test_labels: np.ndarray
+
+    def __str__(self) -> str:
+        return (
+            f"train {self.train_nhw.shape}, validation {self.val_nhw.shape}, "
+            f"test {self.test_nhw.shape}, dtype {self.train_nhw.dtype}"
+        )
+
+
+def load_splits(
+    name: str, train_samples: int | None, test_samples: int | None, seed: int,
+    val_fraction: float = 0.1,
+) -> Splits:  # fmt: skip
+    """MNIST or Fashion-MNIST as random subsets, with a validation part held out of training.
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist"}
+    train_samples, test_samples : int or None
+        How many of each split to keep (None: all, shuffled); a budget's fields.
+    seed : int
+        Seed of both subsets.
+    val_fraction : float
+        Share of the kept training images held out for validation: the first
+        ``int(len * val_fraction)`` of the shuffled subset.
+    """
+    loaders = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+    if name not in loaders:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(loaders)}.")
+    train_nhw, train_labels = subset(*loaders[name]("train"), train_samples, seed=seed)
+    test_nhw, test_labels = subset(*loaders[name]("test"), test_samples, seed=seed)
+    n_val = int(len(train_labels) * val_fraction)
+    return Splits(train_nhw[n_val:], train_labels[n_val:], train_nhw[:n_val],
+                  train_labels[:n_val], test_nhw, test_labels)  # fmt: skip
+
+
 def one_per_class(labels: np.ndarray, n_classes: int, seed: int) -> np.ndarray:
     """Indexes of one randomly chosen example of each class ``0..n_classes-1``, in class order."""
     rng = np.random.default_rng(seed)

@@ -150,12 +150,15 @@ def shap_grid(
     output_indexes=None,
     row_titles=None,
     width: float | None = None,
+    max_columns: int = 5,
 ):
     """SHAP maps in a grid (rows: images, columns: outputs), with an optional reference row.
 
     Like ``shap.image_plot`` (red raises the output, blue lowers it, one colour scale for the
     whole figure, channels summed), plus a first row of reference images, one above each
-    column, e.g. one example of each class.
+    column, e.g. one example of each class. More than ``max_columns`` outputs are drawn in
+    blocks of at most that many columns, one block under the other, so that each map stays
+    readable at the width of a page (about 80 pixels or more).
 
     Parameters
     ----------
@@ -176,6 +179,8 @@ def shap_grid(
         One per image, shown above the image column.
     width : float, optional
         Figure width in inches (default 1.3 per column).
+    max_columns : int
+        The most maps side by side.
 
     Returns
     -------
@@ -197,33 +202,39 @@ def shap_grid(
         if output_indexes is not None or len(reference_nhwc) != k:
             raise ValueError("reference_nhwc needs one image per column and no output_indexes.")
     top = int(reference_nhwc is not None)
-    width = width or 1.3 * (k + 1)
-    row_height = width / (k + 1) + (0.45 if row_titles is not None else 0.25)
+    groups = [range(g, min(g + max_columns, k)) for g in range(0, k, max_columns)]
+    cols = len(groups[0])
+    width = width or 1.3 * (cols + 1)
+    row_height = width / (cols + 1) + (0.45 if row_titles is not None else 0.25)
+    block = n + top
     fig, grid = plt.subplots(
-        n + top, k + 1, figsize=(width, row_height * (n + top) + 0.9), squeeze=False
-    )
+        block * len(groups), cols + 1, figsize=(width, row_height * block * len(groups) + 0.9),
+        squeeze=False,
+    )  # fmt: skip
     for ax in grid.flat:
         ax.axis("off")
-    for j in range(k * top):
-        grid[0, j + 1].imshow(_shown(reference_nhwc[j]), cmap="gray")
-        grid[0, j + 1].set_title(names[j], fontsize=9)
     limit = float(np.nanpercentile(np.abs(maps_nhwk), 99.9)) or 1e-12
-    for i in range(n):
-        row = grid[i + top]
-        row[0].imshow(_shown(pixels_nhwc[i]), cmap="gray")
-        if row_titles is not None:
-            row[0].set_title(str(row_titles[i]), fontsize=9)
-        for j in range(k):
-            if output_indexes is not None:
-                title = names[int(to_numpy(output_indexes)[i, j])]
-            else:
-                title = names[j] if (i == 0 and not top) else None
-            image = _map_cell(row[j + 1], maps_nhwk[i, ..., j], pixels_nhwc[i], limit, title)
+    for b, group in enumerate(groups):
+        rows = grid[b * block : (b + 1) * block]
+        for jj, j in enumerate(group[: len(group) * top]):
+            rows[0, jj + 1].imshow(_shown(reference_nhwc[j]), cmap="gray")
+            rows[0, jj + 1].set_title(names[j], fontsize=9)
+        for i in range(n):
+            row = rows[i + top]
+            row[0].imshow(_shown(pixels_nhwc[i]), cmap="gray")
+            if row_titles is not None:
+                row[0].set_title(str(row_titles[i]), fontsize=9)
+            for jj, j in enumerate(group):
+                if output_indexes is not None:
+                    title = names[int(to_numpy(output_indexes)[i, j])]
+                else:
+                    title = names[j] if (i == 0 and not top) else None
+                image = _map_cell(row[jj + 1], maps_nhwk[i, ..., j], pixels_nhwc[i], limit, title)
     bar = fig.colorbar(
         image,
         ax=grid.ravel().tolist(),
         orientation="horizontal",
-        fraction=0.04 if n + top > 3 else 0.08,
+        fraction=0.04 if len(grid) > 3 else 0.08,
         pad=0.03,
         aspect=40,
     )

@@ -133,6 +133,7 @@ def describe(datasets: tuple[str, ...] = (), weights: dict[str, str] | None = No
     }
     vers = " | ".join(f"{k} {v}" for k, v in info["versions"].items())
     print(f"Profile : {info['profile']}  (set {PROFILE_VAR}=fast|full to change)")
+    print(f"Budget  : {budget()}")
     print(f"Device  : {info['device']}")
     print(f"Offline : {'yes, downloads disabled' if info['offline'] else 'no'}")
     print(f"Versions: {vers}")

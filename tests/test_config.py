@@ -80,6 +80,17 @@ def test_seed_everything_repeats_random_streams():
     assert draw() == first
 
 
+def test_start_seeds_and_returns_the_active_budget(monkeypatch):
+    import torch
+
+    monkeypatch.setenv("SHAP_COURSE_PROFILE", "fast")
+    budget = config.start(5, frameworks=("torch",))
+    first = (np.random.rand(), torch.rand(1).item())  # noqa: NPY002 (the seeded global one)
+    assert budget is config.PROFILES["fast"]
+    config.start(5, frameworks=("torch",))
+    assert (np.random.rand(), torch.rand(1).item()) == first  # noqa: NPY002
+
+
 def test_seed_everything_defaults_to_imported_frameworks(monkeypatch):
     monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
     config.seed_everything(0)  # must not import TensorFlow

@@ -110,3 +110,16 @@ def test_keep_classes_relabels_and_limits():
     assert len(all_y) == 10 and (all_y == 0).all()
     with pytest.raises(ValueError, match="class 7 has no images"):
         data.keep_classes(images, labels, [7], per_class=None, seed=0)
+
+
+def test_load_splits_holds_out_validation_from_the_same_subset(use_preloaded):
+    splits = data.load_splits("fashion-mnist", 500, 200, seed=3)
+    assert splits.train_nhw.shape == (450, 28, 28) and splits.val_nhw.shape == (50, 28, 28)
+    assert splits.test_nhw.shape == (200, 28, 28) and len(splits.test_labels) == 200
+    # the same subset as data.subset, the first 10 % held out
+    kept, kept_labels = data.subset(*data.load_fashion_mnist("train"), 500, seed=3)
+    np.testing.assert_array_equal(splits.val_nhw, kept[:50])
+    np.testing.assert_array_equal(splits.train_labels, kept_labels[50:])
+    assert "validation (50, 28, 28)" in str(splits)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        data.load_splits("cifar", 10, 10, seed=0)

@@ -142,3 +142,20 @@ def test_map_panels_rows_of_ncols_with_one_or_own_scales():
 def test_map_panels_rejects_titles_that_do_not_match():
     with pytest.raises(ValueError, match="M titles"):
         plotting.map_panels(np.zeros((4, 4, 2)), np.zeros((4, 4, 3)), ["one"])
+
+
+def test_shap_grid_puts_many_outputs_in_blocks_of_max_columns():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(3, 8, 8, 1, 10))
+    pixels = rng.uniform(size=(3, 8, 8, 1))
+    reference = rng.uniform(size=(10, 8, 8, 1))
+    names = [f"class {k}" for k in range(10)]
+    fig = plotting.shap_grid(values, pixels, "NHWCK", names, reference_nhwc=reference,
+                             row_titles=["a", "b", "c"])  # fmt: skip
+    panels = fig.axes[:-1]  # the last axes is the colour bar
+    assert len(panels) == 2 * (1 + 3) * (5 + 1)  # two blocks: reference row, 3 images; 6 columns
+    assert [ax.get_title() for ax in panels if ax.get_title().startswith("class")] == names
+    assert [ax.get_title() for ax in panels if ax.get_title() in "abc"].count("a") == 2
+    assert fig.get_size_inches()[0] == pytest.approx(1.3 * 6)
+    fig = plotting.shap_grid(values[..., :4], pixels, "NHWCK", names[:4], max_columns=5)
+    assert len(fig.axes) - 1 == 3 * 5  # four outputs: one block

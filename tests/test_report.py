@@ -51,6 +51,7 @@ def test_describe_reports_profile_data_and_weights(use_preloaded, capsys, monkey
     info = report.describe(datasets=("mnist",), weights={"VGG19": "untrained (offline)"})
     out = capsys.readouterr().out
     assert info["profile"] == "fast" and "Profile : fast" in out
+    assert "Budget  : Budget(name='fast'" in out  # every budget number of the run, printed
     assert "pre-loaded folder" in info["data"]["mnist"]
     assert "VGG19: untrained (offline)" in out
     assert "Offline : yes" in out and "cpu" in info["device"]

@@ -33,6 +33,17 @@ def _train_on_blobs(model, epochs, batch_size=64, **options):
     )
 
 
+def test_evaluate_torch_prints_what_it_returns_when_verbose(capsys):
+    model = _model()
+    _train_on_blobs(model, epochs=2, batch_size=32, lr=1e-2)
+    x, y = _blobs(2)
+    loss, acc = training.evaluate_torch(model, x, y, verbose=True)
+    out = capsys.readouterr().out
+    assert out == f"test accuracy: {acc:.2%} on {len(y):,} test images (loss {loss:.3f})\n"
+    training.evaluate_torch(model, x, y)
+    assert capsys.readouterr().out == ""
+
+
 def test_train_torch_learns_and_records_history():
     model = _model()
     history = _train_on_blobs(model, epochs=3, batch_size=32, lr=1e-2)
