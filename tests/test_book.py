@@ -101,3 +101,20 @@ def test_every_solution_ends_in_a_hidden_assert(chapter):
     for number, solution in enumerate(solutions, start=1):
         hidden = solution.split(":tags: [remove-cell]")
         assert len(hidden) > 1 and "assert " in hidden[-1], f"{chapter.name}, solution {number}"
+
+
+def test_binder_environment_is_cpu_only_and_runs_the_fast_profile(tmp_path):
+    """mybinder.org: the course's own pins, PyTorch from the CPU index, the fast profile, and a
+    launch page that says which chapters fit in its memory."""
+    requirements = (REPO / ".binder/requirements.txt").read_text().splitlines()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
+    assert "-r ../requirements.txt" in requirements  # one list of pins, not two
+    assert (REPO / ".binder" / "../requirements.txt").resolve() == REPO / "requirements.txt"
+    start = (REPO / ".binder/start").read_text()
+    assert 'SHAP_COURSE_PROFILE="${SHAP_COURSE_PROFILE:-fast}"' in start and 'exec "$@"' in start
+    assert "pip install --no-deps -e ." in (REPO / ".binder/postBuild").read_text()
+    setup = (REPO / "book/setup.md").read_text()
+    assert "## On mybinder.org" in setup
+    for chapter in CHAPTERS:  # every chapter is listed as fitting or not
+        number = chapter.stem[:2]
+        assert re.search(rf"\| {int(number)}\. .* \| (fits|does not fit)", setup), number
