@@ -8,6 +8,9 @@ through the head::
     explainer = shap.GradientExplainer(tail, head(background))
     values = explainer.shap_values(head(images))   # add up to f(x) - E f(b) in expectation
 
+:func:`expected_gradients_at` does exactly that (chapter 3 writes it out; chapters 4 to 6 call
+it).
+
 shap 0.51.0's own ``GradientExplainer((model, layer), background)`` computes something else: it
 interpolates between *images* and multiplies the layer gradient by the layer's input at the
 sampled point (``samples_delta`` is set to the hooked layer input in
@@ -128,3 +131,50 @@ def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e
             f"{type(model).__name__}.forward does more than chain its stages."
         )
     return head, tail
+
+
+def expected_gradients_at(model: nn.Module, layer: nn.Module, background, images, nsamples: int,
+                          rseed: int, output: int | None = None, ranked_outputs=None):  # fmt: skip
+    """Expected gradients at the input of ``layer``: ``shap.GradientExplainer`` on the tail.
+
+    The model is split with :func:`split_at`, the background and the images are mapped through
+    the head, and shap's own ``GradientExplainer(tail, head(background))`` explains the tail on
+    ``head(images)``. The values live in the layer's space and add up, in expectation over
+    the samples, to ``f(x) - mean f(background)``.
+
+    Parameters
+    ----------
+    model, layer : nn.Module
+        As for :func:`split_at` (the model in eval mode).
+    background : torch.Tensor, shape (B, ...)
+        Reference inputs, in the model's input layout.
+    images : torch.Tensor, shape (N, ...)
+        The inputs explained.
+    nsamples, rseed : int
+        Passed to ``shap_values``: random points per image and output, and the seed.
+    output : int, optional
+        Explain this output alone (``helpers.models.SelectOutput``): K times cheaper.
+    ranked_outputs : int, optional
+        Passed to ``shap_values``: explain each image's top outputs only.
+
+    Returns
+    -------
+    values : ndarray, shape (N, C, h, w, K)
+        ``K`` is 1 with ``output``, ``ranked_outputs`` with it, the model's outputs otherwise;
+        ``(N, D, K)`` for a flat layer input.
+    ranks : ndarray of int, shape (N, ranked_outputs)
+        Only with ``ranked_outputs``: the outputs explained, as shap returns them.
+    """
+    import shap
+    import torch
+
+    from .models import SelectOutput
+
+    head, tail = split_at(model, layer, images[:2])
+    with torch.no_grad():
+        background_h, images_h = head(background), head(images)
+    if output is not None:
+        tail = SelectOutput(tail, output)
+    explainer = shap.GradientExplainer(tail, background_h)
+    return explainer.shap_values(images_h, nsamples=nsamples, ranked_outputs=ranked_outputs,
+                                 rseed=rseed)  # fmt: skip

@@ -10,10 +10,8 @@ from helpers.torch_compat import import_torchvision
 
 def _expected_gradients_at(model, layer, background, images, nsamples, seed=0):
     head, tail = layers.split_at(model, layer, images)
-    with torch.no_grad():
-        background_h, images_h = head(background), head(images)
-    explainer = shap.GradientExplainer(tail, background_h)
-    return explainer.shap_values(images_h, nsamples=nsamples, rseed=seed), head, tail
+    values = layers.expected_gradients_at(model, layer, background, images, nsamples, seed)
+    return values, head, tail
 
 
 @pytest.mark.parametrize("stage", ["layer1", "layer2", "layer3", "layer4"])
@@ -133,3 +131,63 @@ def test_shap_model_layer_mode_does_not_add_up_but_the_split_does():
         gap = (model(images) - model(background)).numpy()[:, 0]
     np.testing.assert_allclose(split.reshape(2, -1).sum(axis=1), gap, rtol=1e-4, atol=1e-6)
     assert np.abs(shap_mode.reshape(2, -1).sum(axis=1) - gap).max() > 0.1 * np.abs(gap).max()
+
+
+def test_expected_gradients_at_one_output_and_ranked_outputs():
+    """output=k is the k-th column of the full explanation (same seed, same samples);
+    ranked_outputs=1 explains each image's top output and says which."""
+    torch.manual_seed(0)
+    model = models.MnistCNN(n_classes=3).eval()
+    background, images = torch.rand(5, 1, 28, 28), torch.rand(2, 1, 28, 28)
+    layer = model.features[4]
+    every = layers.expected_gradients_at(model, layer, background, images, 30, rseed=3)
+    one = layers.expected_gradients_at(model, layer, background, images, 30, rseed=3, output=2)
+    assert one.shape == (*every.shape[:-1], 1)
+    np.testing.assert_allclose(one[..., 0], every[..., 2], rtol=1e-5, atol=1e-7)
+    ranked, ranks = layers.expected_gradients_at(model, layer, background, images, 30, rseed=3,
+                                                 ranked_outputs=1)  # fmt: skip
+    with torch.no_grad():
+        top = model(images).argmax(dim=1).numpy()
+    np.testing.assert_array_equal(np.asarray(ranks)[:, 0], top)
+    np.testing.assert_allclose(ranked[..., 0], every[np.arange(2), ..., top], rtol=1e-5,
+                               atol=1e-7)  # fmt: skip
+
+
+def test_keras_layer_path_and_the_pytorch_split_give_the_same_values():
+    """The same network in both frameworks: shap's Keras ``(layer.input, model.output)`` and
+    :func:`layers.expected_gradients_at` in PyTorch explain the same quantity. Both draw the
+    reference and t from NumPy's generator seeded with ``rseed`` (``_TFGradient`` and
+    ``_PyTorchGradient.shap_values``), so they agree sample for sample."""
+    from helpers import report
+
+    report.quiet_tensorflow()
+    import keras
+
+    rng = np.random.default_rng(0)
+    w1, b1 = rng.normal(size=(4, 6)), rng.normal(size=6)
+    w2, b2 = rng.normal(size=(6, 3)), rng.normal(size=3)
+    w3, b3 = rng.normal(size=(3, 2)), rng.normal(size=2)
+    inputs = keras.Input(shape=(4,))
+    dense1, dense2 = keras.layers.Dense(6, activation="tanh"), keras.layers.Dense(3)
+    dense3 = keras.layers.Dense(2)
+    keras_model = keras.Model(inputs, dense3(keras.activations.tanh(dense2(dense1(inputs)))))
+    for layer, w, b in ((dense1, w1, b1), (dense2, w2, b2), (dense3, w3, b3)):
+        layer.set_weights([w.astype(np.float32), b.astype(np.float32)])
+    torch_model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3), nn.Tanh(),
+                                nn.Linear(3, 2)).eval()  # fmt: skip
+    with torch.no_grad():
+        for linear, w, b in zip(torch_model[::2], (w1, w2, w3), (b1, b2, b3), strict=True):
+            linear.weight.copy_(torch.as_tensor(w.T))
+            linear.bias.copy_(torch.as_tensor(b))
+    background = rng.normal(size=(10, 4)).astype(np.float32)
+    images = rng.normal(size=(3, 4)).astype(np.float32)
+    to_layer = keras.Model(inputs, dense2.input)
+    keras_values = shap.GradientExplainer(
+        (dense2.input, keras_model.output), to_layer.predict(background, verbose=0)
+    ).shap_values(to_layer.predict(images, verbose=0), nsamples=200, rseed=7)
+    torch_values = layers.expected_gradients_at(
+        torch_model, torch_model[2], torch.from_numpy(background), torch.from_numpy(images),
+        nsamples=200, rseed=7)  # fmt: skip
+    assert np.shape(keras_values) == torch_values.shape == (3, 6, 2)
+    assert np.abs(torch_values).max() > 0.1  # not trivially equal
+    np.testing.assert_allclose(keras_values, torch_values, rtol=1e-4, atol=1e-5)

@@ -120,6 +120,13 @@ def test_keras_explainers_on_a_linear_model_are_the_closed_form(linear_problem):
     np.testing.assert_allclose(
         gradient, weight.T[None] * (x - background[0])[:, :, None], rtol=1e-5, atol=1e-5
     )
+    # Many references (shap/explainers/_gradient.py, _TFGradient.shap_values draws one per
+    # sample): the error is the sampling error of the mean reference, bounded by 5 sigma.
+    nsamples = 2000
+    many = shap.GradientExplainer(model, background).shap_values(x[:2], nsamples=nsamples, rseed=0)
+    sigma = np.abs(weight.T)[None] * background.std(axis=0)[None, :, None] / np.sqrt(nsamples)
+    assert np.all(np.abs(many - truth[:2]) < 5 * sigma + 1e-6)
+    assert np.abs(many - truth[:2]).max() > 1e-4  # it is an estimate, not the closed form
 
 
 class ReluOfLinear(nn.Module):
@@ -308,3 +315,36 @@ def test_gradient_explainer_converges_to_integrated_gradients_averaged_over_the_
             lambda z: model(torch.as_tensor(z, dtype=torch.float32)).detach().numpy()[:, 0],
             x[0].numpy(), r.numpy())) for r in references], axis=0)  # fmt: skip
     assert np.abs(integrated - exact).max() > 3 * 2e-3  # a different quantity here
+
+
+def test_local_smoothing_targets_the_noisy_output_not_f_of_x():
+    """shap/explainers/_gradient.py, _PyTorchGradient.shap_values: with local_smoothing=s, each
+    sample starts from x + N(0, s^2) and multiplies by (x + noise) - b. For f = ||x||^2 and one
+    reference b = 0 a sample's sum is 2 t ||x + e||^2, whose mean over t ~ U(0, 1) and the noise
+    is E||x + e||^2 = ||x||^2 + d s^2: the values add up to E f(x + noise) - f(b), not to
+    f(x) - f(b)."""
+
+    class SquaredNorm(nn.Module):
+        def forward(self, x):
+            return (x**2).sum(dim=1, keepdim=True)
+
+    x, b, s = torch.tensor([[1.0, -2.0, 0.5, 1.5]]), torch.zeros(1, 4), 1.0
+    explainer = shap.GradientExplainer(SquaredNorm(), b, local_smoothing=s)
+    total = explainer.shap_values(x, nsamples=4000, rseed=0).sum()
+    plain = float((x**2).sum())  # f(x) - f(b)
+    assert abs(total - (plain + 4 * s**2)) < 0.4, total
+    assert abs(total - plain) > 3, total
+
+
+def test_pytorch_max_pooling_rule_by_hand():
+    """shap/explainers/_deep/deep_pytorch.py, maxpool: with y = max(x), r = max(b) and
+    c = max(y, r), the position of x's maximum gets c - r and that of b's maximum y - c.
+    x = (2, 1), b = (0, 3): y = 2, r = 3, c = 3, so DeepSHAP gives (0, -1). The Shapley values
+    of max(x0, x1) against b are (1/2, -3/2): v(none) = 3, v({0}) = 3, v({1}) = 1, v(all) = 2.
+    """
+    model = nn.Sequential(nn.MaxPool1d(2), nn.Flatten()).eval()
+    x, b = torch.tensor([[[2.0, 1.0]]]), torch.tensor([[[0.0, 3.0]]])
+    deep = shap.DeepExplainer(model, b).shap_values(x, check_additivity=False)
+    np.testing.assert_allclose(deep.reshape(2), [0.0, -1.0], atol=1e-6)
+    v = baseline_game(lambda z: z.max(axis=1), np.array([2.0, 1.0]), np.array([0.0, 3.0]))
+    np.testing.assert_allclose(exact_shapley(v), [0.5, -1.5])

@@ -40,8 +40,9 @@ def colab_cell_source(repo: Path = REPO) -> str:
     url = yaml.safe_load((repo / "_config.yml").read_text())["repository"]["url"].rstrip("/")
     packages = "".join(f'         "{name}=={pins[name]}",\n' for name in COLAB_PACKAGES)
     return (
-        "# In Google Colab, install what Colab lacks (shap, Captum and EfficientNet-Lite0 at the\n"
-        "# course's versions, and the course's helpers package); elsewhere it does nothing.\n"
+        "# In Google Colab, install what Colab lacks (shap, Captum and\n"
+        "# EfficientNet-Lite0 at the course's versions, and the course's helpers\n"
+        "# package); elsewhere it does nothing.\n"
         "import subprocess\n"
         "import sys\n"
         "\n"
