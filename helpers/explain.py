@@ -21,9 +21,10 @@ from .layouts import to_numpy
 
 #: Default tolerance on the error as a share of the largest gap. DeepExplainer's values add up
 #: exactly up to float32 rounding (about 1e-7 of the gap in chapters 1 and 5), while one that
-#: misses a nonlinearity (``F.relu``, a reused ReLU) is off by orders of magnitude more (chapter
-#: 1 measures both); 1e-3 sits between the two. Monte-Carlo estimators (GradientExplainer)
-#: are checked with ``raise_error=False``: their error is printed, not held to this tolerance.
+#: misses an ``F.relu`` is off by about the whole gap (chapter 1 measures both; its reused
+#: ``nn.ReLU`` fails outright); 1e-3 sits between the two. Monte-Carlo estimators
+#: (GradientExplainer) are checked with ``raise_error=False``: their error is printed, not
+#: held to this tolerance.
 DEFAULT_RTOL = 1e-3
 
 

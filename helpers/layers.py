@@ -163,7 +163,8 @@ def expected_gradients_at(model: nn.Module, layer: nn.Module, background, images
         ``K`` is 1 with ``output``, ``ranked_outputs`` with it, the model's outputs otherwise;
         ``(N, D, K)`` for a flat layer input.
     ranks : ndarray of int, shape (N, ranked_outputs)
-        Only with ``ranked_outputs``: the outputs explained, as shap returns them.
+        Only with ``ranked_outputs``: the outputs explained (shap returns a tensor on the
+        model's device; it comes back as a NumPy array).
     """
     import shap
     import torch
@@ -176,5 +177,9 @@ def expected_gradients_at(model: nn.Module, layer: nn.Module, background, images
     if output is not None:
         tail = SelectOutput(tail, output)
     explainer = shap.GradientExplainer(tail, background_h)
-    return explainer.shap_values(images_h, nsamples=nsamples, ranked_outputs=ranked_outputs,
-                                 rseed=rseed)  # fmt: skip
+    result = explainer.shap_values(images_h, nsamples=nsamples, ranked_outputs=ranked_outputs,
+                                   rseed=rseed)  # fmt: skip
+    if ranked_outputs is None:
+        return result
+    values, ranks = result
+    return values, ranks.cpu().numpy()

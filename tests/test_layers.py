@@ -148,7 +148,8 @@ def test_expected_gradients_at_one_output_and_ranked_outputs():
                                                  ranked_outputs=1)  # fmt: skip
     with torch.no_grad():
         top = model(images).argmax(dim=1).numpy()
-    np.testing.assert_array_equal(np.asarray(ranks)[:, 0], top)
+    assert isinstance(ranks, np.ndarray)
+    np.testing.assert_array_equal(ranks[:, 0], top)
     np.testing.assert_allclose(ranked[..., 0], every[np.arange(2), ..., top], rtol=1e-5,
                                atol=1e-7)  # fmt: skip
 
