@@ -140,7 +140,9 @@ def check_additivity(
     if raise_error and not report.ok:
         raise AdditivityError(
             f"{report}. For a PyTorch model, run helpers.explain.preflight_deep_explainer: "
-            "functional activations (F.relu) and reused or in-place modules break DeepExplainer."
+            "functional activations (F.relu) and reused or in-place modules break DeepExplainer "
+            "(helpers.deep_ready.deep_ready fixes them in a copy), and so do max-pools with "
+            "overlapping windows."
         )
     return report
 
@@ -163,11 +165,13 @@ class PreflightReport:
     inplace: list[str] = field(default_factory=list)
     functional: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    overlapping_maxpool: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when nothing was found."""
-        return not (self.reused or self.inplace or self.functional or self.unsupported)
+        return not (self.reused or self.inplace or self.functional or self.unsupported
+                    or self.overlapping_maxpool)  # fmt: skip
 
     def __str__(self) -> str:
         if self.ok:
@@ -176,17 +180,44 @@ class PreflightReport:
             ("modules used more than once", self.reused),
             ("in-place activations (set inplace=False)", self.inplace),
             ("functional nonlinearities outside modules (use nn modules)", self.functional),
-            ("modules DeepExplainer has no rule for", self.unsupported),
-        ]
+            ("modules DeepExplainer has no rule for (it passes the plain gradient through, "
+             "with a warning)", self.unsupported),
+            ("max-pools with overlapping windows (stride < kernel: shap's rule does not add "
+             "up)", self.overlapping_maxpool),
+        ]  # fmt: skip
         lines = ["pre-flight found problems for shap.DeepExplainer:"]
         lines += [f"- {title}: {', '.join(items)}" for title, items in parts if items]
+        if self.reused or self.inplace or self.functional:
+            lines.append(
+                "  helpers.deep_ready.deep_ready(model, batch) rewrites a copy that fixes the "
+                "reused, in-place and functional ones."
+            )
+        if self.unsupported or self.overlapping_maxpool:
+            lines.append(
+                "  No rewrite fixes the rest: use shap.GradientExplainer, or compare "
+                "DeepExplainer's values against it and check additivity."
+            )
         return "\n".join(lines)
 
 
-def _supported_module_types() -> set[str]:
+def _overlapping(module) -> bool:
+    """A max-pool whose stride is smaller than its kernel along some axis."""
+    kernel, stride = module.kernel_size, module.stride or module.kernel_size
+    n = 1 + int(type(module).__name__[-2])  # MaxPool1d -> 1, MaxPool2d -> 2, ...
+    as_tuple = lambda v: tuple(v) if isinstance(v, tuple | list) else (v,) * n  # noqa: E731
+    return any(s < k for s, k in zip(as_tuple(stride), as_tuple(kernel), strict=True))
+
+
+#: shap's rule kinds that store the module's input and output on the module
+#: (``add_interim_values`` in ``deep_pytorch.py``): a second call overwrites the first's.
+STATEFUL_RULES = frozenset({"nonlinear_1d", "maxpool"})
+
+
+def _shap_rules() -> dict[str, str]:
+    """``{module type name: shap rule name}`` from shap's ``op_handler``."""
     from shap.explainers._deep.deep_pytorch import op_handler
 
-    return set(op_handler)
+    return {name: rule.__name__ for name, rule in op_handler.items()}
 
 
 def preflight_deep_explainer(model, example_input) -> PreflightReport:
@@ -202,9 +233,14 @@ def preflight_deep_explainer(model, example_input) -> PreflightReport:
     Returns
     -------
     PreflightReport
-        Modules called more than once, ``inplace=True`` modules, nonlinear functions called
-        outside any leaf module (``F.relu`` in ``forward``), and leaf module types missing from
-        shap's PyTorch rule table.
+        Activation and max-pool modules called more than once (a reused linear module is
+        harmless: shap keeps no state for it), ``inplace=True`` modules, nonlinear functions called
+        outside any leaf module (``F.relu`` in ``forward``), leaf module types missing from
+        shap's PyTorch rule table (``op_handler`` in ``shap/explainers/_deep/deep_pytorch.py``;
+        ``deeplift_grad`` warns and returns the plain gradient), and ``MaxPool1d/2d/3d`` with a
+        stride smaller than the kernel (shap's ``maxpool`` rule un-pools with ``max_unpool``,
+        which keeps one value where windows overlap: tested in ``tests/test_shap_pitfalls.py``).
+        :func:`helpers.deep_ready.deep_ready` fixes the first three in a copy.
     """
     import torch
     from torch.overrides import TorchFunctionMode
@@ -239,15 +275,19 @@ def preflight_deep_explainer(model, example_input) -> PreflightReport:
         model.train(was_training)
         for handle in handles:
             handle.remove()
-    supported = _supported_module_types()
+    supported = _shap_rules()
     return PreflightReport(
-        reused=[f"{n} (x{k})" for n, k in calls.items() if k > 1],
+        reused=[f"{n} (x{calls[n]})" for m, n in leaves.items() if calls[n] > 1
+                and supported.get(type(m).__name__) in STATEFUL_RULES],
         inplace=[n for m, n in leaves.items() if getattr(m, "inplace", False)],
         functional=[f"{f}()" for f in functional],
         unsupported=sorted(
             {f"{n} ({type(m).__name__})" for m, n in leaves.items()
              if type(m).__name__ not in supported and calls[n]}
         ),
+        overlapping_maxpool=[f"{n} ({m})" for m, n in leaves.items()
+                             if type(m).__name__ in ("MaxPool1d", "MaxPool2d", "MaxPool3d")
+                             and calls[n] and _overlapping(m)],
     )  # fmt: skip
 
 

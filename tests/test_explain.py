@@ -3,6 +3,7 @@ import pytest
 import shap
 import torch
 from tiny_models import FunctionalReLUCNN, ReusedReLUCNN, TinyCNN, trained_weights
+from torch import nn
 
 from helpers import explain
 from helpers.explain import (
@@ -155,3 +156,26 @@ def test_true_class_maps_picks_each_images_class_in_any_layout():
         explain.true_class_maps(values, [1])
     with pytest.raises(ValueError, match=r"0\.\.2"):
         explain.true_class_maps(values, [1, 3])
+
+
+def test_preflight_flags_overlapping_max_pools_and_says_what_no_rewrite_fixes():
+    from helpers.torch_compat import import_torchvision
+
+    resnet = import_torchvision().models.resnet18(weights=None)
+    report = preflight_deep_explainer(resnet, torch.rand(1, 3, 32, 32))
+    assert report.overlapping_maxpool == [f"maxpool ({resnet.maxpool})"]
+    text = str(report)
+    assert "overlapping windows" in text and "deep_ready" in text
+    assert "GradientExplainer" in text
+    for pool, overlapping in [(nn.MaxPool2d(2), False), (nn.MaxPool2d(3, 3), False),
+                              (nn.MaxPool2d((3, 2), (3, 1)), True)]:  # fmt: skip
+        model = nn.Sequential(nn.Conv2d(1, 2, 3), pool, nn.Flatten())
+        found = preflight_deep_explainer(model, torch.rand(1, 1, 9, 9)).overlapping_maxpool
+        assert bool(found) == overlapping, pool
+
+
+def test_preflight_ignores_a_reused_linear_module():
+    """shap stores no state for linear rules (add_interim_values), so reuse is harmless."""
+    linear = nn.Linear(4, 4)
+    report = preflight_deep_explainer(nn.Sequential(linear, nn.ReLU(), linear), torch.rand(2, 4))
+    assert report.ok, str(report)
