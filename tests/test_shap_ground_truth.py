@@ -277,6 +277,56 @@ def test_functional_relu_uses_the_reference_mask():
     np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_functional_relu_after_a_hooked_max_pool_mixes_both_images_masks():
+    """The MnistCNN shape (conv -> nn.MaxPool2d -> ReLU), with F.relu. Backward, F.relu takes
+    each half of shap's batch at its own image: the explained half through x's mask, the
+    background half through b's. shap's ``maxpool`` rule (``deep_pytorch.py``) then mixes the
+    halves: it un-pools grad_x * (max(p_x, p_b) - p_b) at x's argmax plus grad_b * (p_x -
+    max(p_x, p_b)) at b's argmax, divides by the input difference and gives the sum to both
+    halves. The result is computed here by hand; it is not "the reference's mask"."""
+
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.pool, self.head = (
+                nn.Conv2d(1, 2, 3, padding=1),
+                nn.MaxPool2d(2),
+                nn.Linear(18, 1),
+            )
+
+        def forward(self, x):
+            return self.head(torch.flatten(F.relu(self.pool(self.conv(x))), 1))
+
+    torch.manual_seed(3)
+    model = Functional().eval()
+    with torch.no_grad():
+        model.conv.bias.fill_(-0.8)  # some units off at x, others at b
+    x, b = torch.randn(1, 1, 6, 6), torch.randn(1, 1, 6, 6)
+    values = shap.DeepExplainer(model, b).shap_values(x, check_additivity=False)[0, ..., 0]
+    with torch.no_grad():
+        c_x, c_b = model.conv(x), model.conv(b)
+        (p_x, i_x), (p_b, i_b) = (F.max_pool2d(c, 2, return_indices=True) for c in (c_x, c_b))
+        v = model.head.weight.reshape(1, 2, 3, 3)
+        cross = torch.maximum(p_x, p_b)
+
+        def by_hand(grad_x_half, grad_b_half):
+            unpooled = F.max_unpool2d(grad_x_half * (cross - p_b), i_x, 2, output_size=c_x.shape)
+            unpooled += F.max_unpool2d(grad_b_half * (p_x - cross), i_b, 2, output_size=c_x.shape)
+            return unpooled / (c_x - c_b)
+
+        mixed = by_hand(v * (p_x > 0), v * (p_b > 0))
+        reference_only = by_hand(v * (p_b > 0), v * (p_b > 0))
+    assert ((p_x > 0) != (p_b > 0)).any()  # otherwise the two readings could not differ
+
+    def phi(multiplier):  # the conv is linear: its multipliers are its ordinary gradient
+        z = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad((model.conv(z) * multiplier).sum(), z)
+        return (grad * (x - b)).detach().numpy()[0]
+
+    np.testing.assert_allclose(values, phi(mixed), rtol=1e-4, atol=1e-6)
+    assert np.abs(values - phi(reference_only)).max() > 0.05 * np.abs(values).max()
+
+
 @pytest.mark.parametrize("explainer", ["deep", "gradient"])
 def test_shap_puts_the_model_in_eval_mode(explainer):
     """Both PyTorch explainers call model.eval() in their constructor (deep_pytorch.py and
