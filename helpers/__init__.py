@@ -10,6 +10,7 @@ data          MNIST, Fashion-MNIST, ImageNet-like photos and class index as NumP
 layouts       NCHW <-> NHWC, SHAP output layouts, loud layout checks
 torch_compat  the guarded ``import_torchvision()``
 explain       additivity against the gap, DeepExplainer pre-flight check, layer maps
+deep_ready    torch.fx rewrite of a PyTorch model into a DeepExplainer-ready copy, with a report
 layers        split a PyTorch model at a layer (head, tail): explain a layer in its own space
 models        the chapters' small PyTorch CNN and helpers around models
 trust         sanity checks, rank correlation, SSIM, deletion/insertion curves, decoys
