@@ -1,8 +1,18 @@
 """Find, verify and (when allowed) download the files listed in :mod:`helpers.registry`.
 
 Lookup order for each file: the pre-loaded read-only folders, then the writable cache, then a
-download (unless offline) to a temporary name that is verified and only then renamed into place.
-A file whose checksum does not match is never used; a pre-loaded folder is never written to.
+download (unless offline). A file whose checksum does not match is never used; a pre-loaded
+folder is never written to.
+
+Downloads go through :mod:`pooch` (``pooch.create`` with one registry entry per file): it checks
+the archive's MD5, retries, downloads to a temporary name and shows a progress bar. What pooch
+does not do is kept here: searching several read-only folders first, the offline switch, trying
+the mirrors in turn, errors that name the dataset and the variable to set, and the unpacking.
+Pooch's ``Decompress`` processor writes its output beside its input under the final name
+(``pooch/processors.py``, ``Decompress.__call__``), which would write into a read-only
+pre-loaded folder and leave a half-written file when unpacking fails (both shown in
+``tests/test_assets.py``); so every archive, downloaded or pre-loaded, is unpacked here into the
+cache under a temporary name, verified, and only then renamed into place.
 """
 
 from __future__ import annotations
@@ -12,9 +22,10 @@ import hashlib
 import os
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+import pooch
+import requests
 
 from . import config
 from .registry import DATASETS, Dataset, RemoteFile
@@ -62,7 +73,12 @@ def _dataset_of(remote: RemoteFile) -> Dataset:
     return Dataset(remote.relpath, remote.relpath, "unknown", "", (remote,))
 
 
-def _searched() -> list[tuple[Path, str]]:
+def searched_roots() -> list[tuple[Path, str]]:
+    """The data roots searched, in order, each with the variable that sets it.
+
+    The pre-loaded read-only folders (``SHAP_COURSE_PRELOADED``) first, then the writable cache
+    (``SHAP_COURSE_DATA``). :mod:`helpers.weights` searches the same roots.
+    """
     folders = [(d, config.PRELOADED_VAR) for d in config.preloaded_dirs()]
     return folders + [(config.data_dir(), config.DATA_VAR)]
 
@@ -93,7 +109,7 @@ def _install(remote: RemoteFile, source: Path, fix: str) -> Path:
 
 def _find_local(remote: RemoteFile) -> Path | None:
     fix = "Delete it (or fix the folder) so the course can fetch a good copy."
-    for folder, _var in _searched():
+    for folder, _var in searched_roots():
         candidate = folder / remote.relpath
         if candidate.is_file():
             return _verify(candidate, remote.sha256, fix=fix)
@@ -106,7 +122,7 @@ def _find_local(remote: RemoteFile) -> Path | None:
 
 def _missing_message(remote: RemoteFile, reason: str) -> str:
     dataset = _dataset_of(remote)
-    where = "\n".join(f"  - {folder} ({var})" for folder, var in _searched())
+    where = "\n".join(f"  - {folder} ({var})" for folder, var in searched_roots())
     return (
         f"{dataset.title}: '{remote.relpath}' was not found in any of these folders:\n{where}\n"
         f"{reason}\nFix: set {config.PRELOADED_VAR} to a folder that contains "
@@ -115,23 +131,43 @@ def _missing_message(remote: RemoteFile, reason: str) -> str:
     )
 
 
+#: How many times pooch retries one address before the next mirror is tried.
+RETRIES = 2
+
+
+def _pooch_download(url: str, name: str, known_hash: str | None, folder: Path) -> Path:
+    """Download ``url`` into ``folder``/``name`` with pooch (hash checked, temporary name)."""
+    fetcher = pooch.create(
+        path=folder,
+        base_url="",
+        registry={name: known_hash},
+        urls={name: url},
+        retry_if_failed=RETRIES,
+        allow_updates=False,
+    )
+    return Path(fetcher.fetch(name, progressbar=True))
+
+
 def _download(remote: RemoteFile) -> Path:
     errors = []
     fix = "The download was discarded; try again or use another mirror."
+    cache = config.data_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    name = remote.relpath.rsplit("/", 1)[1] + (".gz" if remote.archive == "gzip" else "")
+    known = f"md5:{remote.archive_md5}" if remote.archive_md5 else None
     for url in remote.urls:
-        fd, tmp_name = tempfile.mkstemp(prefix=".download.", suffix=".part")
-        os.close(fd)
-        tmp = Path(tmp_name)
+        folder = Path(tempfile.mkdtemp(prefix=".download.", dir=cache))
         try:
-            with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
-                shutil.copyfileobj(response, out, _CHUNK)
-            if remote.archive_md5:
-                _verify(tmp, remote.archive_md5, "md5", fix=fix)
-            return _install(remote, tmp, fix)
-        except (urllib.error.URLError, OSError) as err:
+            archive = _pooch_download(url, name, known, folder)
+            return _install(remote, archive, fix)
+        except ValueError as err:  # pooch: the hash does not match (both sums in the message)
+            if "hash" not in str(err):
+                raise
+            raise ChecksumError(f"{url}: {err} {fix}") from err
+        except (requests.exceptions.RequestException, OSError) as err:
             errors.append(f"{url}: {err}")
         finally:
-            tmp.unlink(missing_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)
     raise DataNotFoundError(_missing_message(remote, "Download failed: " + "; ".join(errors)))
 
 
@@ -174,7 +210,7 @@ def locate_dataset(name: str) -> str:
     """Say where a dataset's files would come from, without downloading or verifying them."""
     dataset = get_dataset(name)
     remote = dataset.files[0]
-    for folder, var in _searched():
+    for folder, var in searched_roots():
         if (folder / remote.relpath).is_file() or (folder / (remote.relpath + ".gz")).is_file():
             kind = "pre-loaded folder" if var == config.PRELOADED_VAR else "cache"
             return f"real files from the {kind} {folder / dataset.folder}"

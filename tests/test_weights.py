@@ -1,10 +1,11 @@
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import weights
+from helpers import assets, weights
 from helpers.assets import ChecksumError
 
 
@@ -42,7 +43,7 @@ def _torch_build(path):
     return layer
 
 
-def _no_download():
+def _no_download(spec):
     raise AssertionError("must not download")
 
 
@@ -108,15 +109,53 @@ def test_offline_without_file_builds_untrained_and_says_so(folders, monkeypatch)
     assert "admonition warning" in box and "mechanics only" in box
 
 
-def test_online_without_file_lets_the_framework_download(folders, monkeypatch):
+def test_online_without_file_downloads_then_builds_from_the_file(folders, monkeypatch):
     monkeypatch.setenv("SHAP_COURSE_OFFLINE", "0")
     spec = weights.WeightFile(
         "Tiny", "absent-12345678.pth", "https://example.org/a", "sha256", "12345678"
     )
-    model, status = weights.load(spec, _torch_build, lambda: "downloaded model", None)
-    assert model == "downloaded model"
+    model, status = weights.load(spec, lambda path: ("built", path), lambda s: Path("/dl"), None)
+    assert model == ("built", Path("/dl"))
     assert status.pretrained and "downloaded from https://example.org/a" in status.source
     assert "admonition note" in status._repr_html_()
+
+
+def _served_weight(loopback_server, tmp_path, algorithm):
+    source = tmp_path / "w.pth"
+    torch.save(torch.nn.Linear(2, 1).state_dict(), source)
+    digest = assets.file_digest(source, algorithm)
+    name = f"tiny-{digest[:8]}.pth"
+    (loopback_server.folder / name).write_bytes(source.read_bytes())
+    return name, digest
+
+
+def test_download_goes_through_pooch_and_checks_the_sha256_prefix(
+    loopback_server, tmp_path, isolated_course_env
+):
+    name, digest = _served_weight(loopback_server, tmp_path, "sha256")
+    url = f"{loopback_server.url}/{name}"
+    good = weights.WeightFile("Tiny", name, url, "sha256", digest[:8])
+    path = weights.download(good)
+    assert path == isolated_course_env / "weights" / name
+    assert weights.find_weight_file(good) == path  # found locally next time
+    bad = weights.WeightFile("Tiny", "bad-00000000.pth", url, "sha256", "00000000")
+    with pytest.raises(ChecksumError, match=digest):
+        weights.download(bad)
+    assert not (isolated_course_env / "weights" / "bad-00000000.pth").exists()
+
+
+def test_download_with_a_full_md5_is_checked_by_pooch(
+    loopback_server, tmp_path, isolated_course_env, monkeypatch
+):
+    monkeypatch.setattr(assets, "RETRIES", 0)
+    name, digest = _served_weight(loopback_server, tmp_path, "md5")
+    url = f"{loopback_server.url}/{name}"
+    assert weights.download(weights.WeightFile("Tiny", name, url, "md5", digest)).is_file()
+    wrong = weights.WeightFile("Tiny", "other.h5", url, "md5", "0" * 32)
+    with pytest.raises(ChecksumError) as err:
+        weights.download(wrong)
+    assert digest in str(err.value) and "0" * 32 in str(err.value)
+    assert not (isolated_course_env / "weights" / "other.h5").exists()
 
 
 def test_real_loader_rejects_a_corrupted_resnet18_file(folders):
