@@ -14,7 +14,7 @@ PRELOADED_DEFAULT := $(abspath ../shared/data)
 export SHAP_COURSE_PRELOADED ?= $(if $(wildcard $(PRELOADED_DEFAULT)),$(PRELOADED_DEFAULT),)
 
 .PHONY: install book test check lint pairs notebooks unit unit-coverage book-check clean \
-	student \
+	student nbval-check \
 	browser-deps browser-check workflow-check
 
 install: $(STAMP)
@@ -34,7 +34,8 @@ book: $(STAMP)
 # Everything `make test` runs is offline and in the fast profile.
 test: export SHAP_COURSE_OFFLINE = 1
 test: export SHAP_COURSE_PROFILE = fast
-test: $(STAMP) lint pairs workflow-check browser-deps unit-coverage book-check browser-check
+test: $(STAMP) lint pairs workflow-check browser-deps unit-coverage book-check nbval-check \
+	browser-check
 
 # For contributors, in a couple of minutes: lint, the notebook-pair check and the unit tests
 # (no chapter is executed). `make test` remains the full check.
@@ -92,3 +93,13 @@ book-check: $(STAMP)
 
 clean:
 	rm -rf _build .pytest_cache .coverage student
+
+# Every chapter a second time, by nbval, against the -W build's executed notebooks: each text
+# output must be the same (images are not compared). tools/nbval_sanitize.cfg masks what
+# honestly differs between two runs; tools/nbval_stderr.py leaves out stderr, which the book
+# removes. One chapter: see CONTRIBUTING.md.
+NBVAL := PYTHONPATH=tools $(BIN)/python -m pytest -p nbval_stderr -p no:cacheprovider --nbval \
+	--nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 900 \
+	-c /dev/null --rootdir . -rf
+nbval-check: $(STAMP)
+	$(NBVAL) _build/jupyter_execute/notebooks/*.ipynb

@@ -142,3 +142,53 @@ def describe(datasets: tuple[str, ...] = (), weights: dict[str, str] | None = No
     for name, what in info["weights"].items():
         print(f"Weights : {name}: {what}")
     return info
+
+
+#: Units of the measured columns the chapters print, by column name.
+MEASURED_UNITS = {
+    "seconds": "s",
+    "seconds per background": "s",
+    "seconds per image": "s",
+    "peak extra memory (MiB)": "MiB",
+}
+
+
+def with_units(table, units: dict[str, str] | None = None, digits: int = 2):
+    """A copy of ``table`` for display, its measured columns written with their unit.
+
+    Wall time and memory differ from run to run; written as ``"1.23 s"`` or ``"512 MiB"``,
+    the same pattern masks them in every chapter when ``make test`` checks that a chapter's
+    printed numbers reproduce (``tools/nbval_sanitize.cfg``). The table itself is unchanged,
+    so later cells compute with the numbers.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+    units : dict, optional
+        ``{column: unit}``; by default :data:`MEASURED_UNITS` (columns absent from ``table``
+        are skipped).
+    digits : int
+        Decimals for seconds (memory is written in whole MiB).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    KeyError
+        A column named in ``units`` is not in ``table``.
+    """
+    units = (
+        dict(units)
+        if units is not None
+        else {column: unit for column, unit in MEASURED_UNITS.items() if column in table.columns}
+    )
+    missing = [column for column in units if column not in table.columns]
+    if missing:
+        raise KeyError(f"no column {missing} in the table; it has {list(table.columns)}")
+    shown = table.copy()
+    for column, unit in units.items():
+        places = 0 if unit == "MiB" else digits
+        shown[column] = [f"{value:,.{places}f} {unit}" for value in table[column]]
+    return shown

@@ -106,3 +106,21 @@ def test_quiet_tensorflow_too_late_says_what_to_do(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
     with pytest.warns(UserWarning, match="before 'import keras'"):
         assert report.quiet_tensorflow() is False
+
+
+def test_with_units_writes_measured_columns_with_their_unit_and_keeps_the_table():
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {"size": [10, 50], "seconds": [0.1234, 12.5], "peak extra memory (MiB)": [1234.4, 8.0]}
+    )
+    shown = report.with_units(table)
+    assert list(shown["seconds"]) == ["0.12 s", "12.50 s"]
+    assert list(shown["peak extra memory (MiB)"]) == ["1,234 MiB", "8 MiB"]
+    assert list(shown["size"]) == [10, 50] and table["seconds"].dtype == float
+    assert list(report.with_units(table, {"seconds": "s"}, digits=1)["seconds"]) == [
+        "0.1 s",
+        "12.5 s",
+    ]
+    with pytest.raises(KeyError, match="no column"):
+        report.with_units(table, {"time": "s"})
