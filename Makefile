@@ -101,5 +101,6 @@ clean:
 NBVAL := PYTHONPATH=tools $(BIN)/python -m pytest -p nbval_stderr -p no:cacheprovider --nbval \
 	--nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 900 \
 	-c /dev/null --rootdir . -rf
+NBVAL_NOTEBOOKS ?= _build/jupyter_execute/notebooks/*.ipynb
 nbval-check: $(STAMP)
-	$(NBVAL) _build/jupyter_execute/notebooks/*.ipynb
+	$(NBVAL) $(NBVAL_NOTEBOOKS)
