@@ -101,7 +101,7 @@ def test_student_notebook_is_the_executed_source_up_to_the_first_exercise(chapte
     student.write_student_edition(chapter.parent, tmp_path)
     edition = nbformat.read(tmp_path / f"{chapter.stem}.ipynb", as_version=4)
     executed = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
-    first = next(i for i, c in enumerate(edition.cells) if "{exercise}" in c.source)
+    first = next(i for i, c in enumerate(edition.cells) if "### Exercise: " in c.source)
     assert sum(c.cell_type == "code" for c in edition.cells[:first]) >= 5
     assert [(c.cell_type, c.source) for c in edition.cells[:first]] == [
         (c.cell_type, c.source) for c in executed.cells[:first]
