@@ -3,7 +3,8 @@
 Every environment variable the course reads is read here and nowhere else:
 
 ``SHAP_COURSE_PROFILE``
-    ``fast`` (CI, quick labs) or ``full`` (default, what readers see).
+    ``fast`` (CI, quick labs) or ``full`` (default, what readers see). In Google Colab the
+    notebook's first cell sets it from a form field (:func:`choose_profile`).
 ``SHAP_COURSE_OFFLINE``
     ``1`` forbids every download; missing data then raises an error that says what to set.
 ``SHAP_COURSE_DATA``
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -180,19 +182,76 @@ PROFILES: dict[str, Budget] = {
 DEFAULT_PROFILE = "full"
 
 
-def active_profile() -> str:
+def active_profile(env: Mapping[str, str] | None = None) -> str:
     """Name of the profile chosen by ``SHAP_COURSE_PROFILE`` (default ``full``).
+
+    Parameters
+    ----------
+    env : mapping, optional
+        Where to read the variable (default: ``os.environ``).
 
     Raises
     ------
     ValueError
         If the variable holds anything but a known profile name.
     """
-    name = os.environ.get(PROFILE_VAR, DEFAULT_PROFILE).strip().lower() or DEFAULT_PROFILE
+    env = os.environ if env is None else env
+    name = env.get(PROFILE_VAR, DEFAULT_PROFILE).strip().lower() or DEFAULT_PROFILE
     if name not in PROFILES:
         known = ", ".join(sorted(PROFILES))
         raise ValueError(f"{PROFILE_VAR}={name!r} is not a profile; use one of: {known}.")
     return name
+
+
+# The choices of the profile field in the Colab cell that tools/pairing.py writes
+COLAB_FORM_CHOICES = ("auto", "fast", "full")
+
+
+def choose_profile(
+    form_value: str, in_colab: bool, has_gpu: bool, env: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """The profile a notebook's Colab form chooses, and a one-line reason to print.
+
+    In Colab the form rules: ``"fast"`` or ``"full"`` as picked, and ``"auto"`` (the form's
+    default) is ``full`` on a runtime with a GPU and ``fast`` without one. Outside Colab the
+    form is ignored and ``SHAP_COURSE_PROFILE`` in ``env`` rules, as everywhere
+    (:func:`active_profile`).
+
+    Parameters
+    ----------
+    form_value : str
+        One of :data:`COLAB_FORM_CHOICES`.
+    in_colab : bool
+        Whether the notebook runs in Google Colab.
+    has_gpu : bool
+        Whether the runtime has a CUDA GPU.
+    env : mapping, optional
+        The environment read outside Colab (default: ``os.environ``).
+
+    Returns
+    -------
+    (str, str)
+        The profile name and the reason, e.g. ``("fast", "profile fast: ...")``.
+
+    Raises
+    ------
+    ValueError
+        If ``form_value`` is not a choice of the form.
+    """
+    value = str(form_value).strip().lower()
+    if value not in COLAB_FORM_CHOICES:
+        choices = ", ".join(COLAB_FORM_CHOICES)
+        raise ValueError(
+            f"PROFILE={form_value!r} is not a choice of the form; use one of: {choices}."
+        )
+    if not in_colab:
+        name = active_profile(env)
+        return name, f"profile {name}: not in Colab, so {PROFILE_VAR} decides (the form is ignored)"
+    if value != "auto":
+        return value, f"profile {value}: picked in the form"
+    name = "full" if has_gpu else "fast"
+    found = "a GPU" if has_gpu else "no GPU"
+    return name, f"profile {name}: the form says auto and this runtime has {found}"
 
 
 def budget(profile: str | None = None) -> Budget:

@@ -106,3 +106,35 @@ def test_device_is_cpu_without_cuda(monkeypatch):
     assert config.device().type == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert config.device().type == "cuda"
+
+
+@pytest.mark.parametrize(
+    ("form", "in_colab", "has_gpu", "env", "expected"),
+    [
+        ("auto", True, False, {}, "fast"),
+        ("auto", True, True, {}, "full"),
+        ("fast", True, True, {}, "fast"),  # picked in the form: the GPU does not overrule it
+        ("full", True, False, {}, "full"),
+        (" Full ", True, False, {}, "full"),
+        ("auto", True, True, {"SHAP_COURSE_PROFILE": "fast"}, "full"),  # in Colab, the form
+        ("full", False, True, {}, "full"),  # outside Colab: the variable, default full
+        ("full", False, False, {"SHAP_COURSE_PROFILE": "fast"}, "fast"),
+        ("auto", False, True, {"SHAP_COURSE_PROFILE": "fast"}, "fast"),
+    ],
+)
+def test_choose_profile(form, in_colab, has_gpu, env, expected):
+    profile, reason = config.choose_profile(form, in_colab, has_gpu, env)
+    assert profile == expected
+    assert reason.startswith(f"profile {expected}: ") and "\n" not in reason
+    assert ("GPU" in reason) == (in_colab and form.strip() == "auto")
+    assert ("SHAP_COURSE_PROFILE" in reason) == (not in_colab)
+
+
+def test_choose_profile_rejects_unknown_form_values_and_reads_os_environ(monkeypatch):
+    with pytest.raises(ValueError, match="auto, fast, full"):
+        config.choose_profile("quick", True, False, {})
+    with pytest.raises(ValueError, match="SHAP_COURSE_PROFILE"):
+        config.choose_profile("auto", False, False, {"SHAP_COURSE_PROFILE": "quick"})
+    monkeypatch.setenv("SHAP_COURSE_PROFILE", "fast")
+    assert config.choose_profile("full", False, False)[0] == "fast"
+    assert config.active_profile({}) == "full"

@@ -70,6 +70,10 @@ def test_main_usage_and_writes(tmp_path, capsys):
     written = tmp_path / "out" / "01-tiny.ipynb"
     assert "wrote" in capsys.readouterr().out and written.is_file()
     assert "hidden" not in written.read_text() and not list((tmp_path / "out").glob("*.part"))
+    markdown = [
+        c.source for c in nbformat.read(written, as_version=4).cells if c.cell_type == "markdown"
+    ]
+    assert markdown == ["# Tiny\n\n### Exercise: E\n\nTry.", student.PROMPT]  # plain Markdown
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
@@ -91,6 +95,7 @@ def test_no_solution_text_leaks_into_the_student_edition(chapter, tmp_path):
     leaked = [line for line in telling if line in text]
     assert not leaked, leaked
     assert text.count(student.STUB.strip()) == len(solutions)
+    assert ":::{" not in text and "{solution-" not in text  # plain Markdown, as the pair
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
@@ -101,7 +106,7 @@ def test_student_notebook_is_the_executed_source_up_to_the_first_exercise(chapte
     student.write_student_edition(chapter.parent, tmp_path)
     edition = nbformat.read(tmp_path / f"{chapter.stem}.ipynb", as_version=4)
     executed = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
-    first = next(i for i, c in enumerate(edition.cells) if "{exercise}" in c.source)
+    first = next(i for i, c in enumerate(edition.cells) if "### Exercise: " in c.source)
     assert sum(c.cell_type == "code" for c in edition.cells[:first]) >= 5
     assert [(c.cell_type, c.source) for c in edition.cells[:first]] == [
         (c.cell_type, c.source) for c in executed.cells[:first]

@@ -2,7 +2,8 @@
 
 A solution is whatever lies between the ``{solution-start}`` and ``{solution-end}`` markers of
 `sphinx-exercise` in a chapter: the explanation and the code. Each solution becomes a short
-prompt and one code cell holding :data:`STUB`. Usage::
+prompt and one code cell holding :data:`STUB`. The rest is made as for the paired ``.ipynb``
+(``tools/pairing.py``): plain Markdown, the Colab cell, hidden checks collapsed. Usage::
 
     python tools/student.py notebooks student   # reads notebooks/*.md, writes student/*.ipynb
 """
@@ -41,7 +42,8 @@ def _split_markdown(text: str, in_solution: bool) -> tuple[str, bool, bool]:
 
 
 def student_notebook(notebook):
-    """Return a copy of ``notebook`` (nbformat) with every solution replaced by a stub.
+    """Return a copy of ``notebook`` (nbformat, a chapter's MyST cells) with every solution
+    replaced by a stub.
 
     Raises
     ------
@@ -72,12 +74,13 @@ def student_notebook(notebook):
 def write_student_edition(source: Path, target: Path) -> list[Path]:
     """Write ``target/<chapter>.ipynb`` for every ``source/*.md`` chapter; return the paths."""
     import nbformat
-    from pairing import render_ipynb  # the notebook Colab opens, install cell included
+    from pairing import Book, for_colab, read_chapter  # as the notebook Colab opens
 
     target.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, book = [], Book.load()
     for md_path in sorted(Path(source).glob("[0-9][0-9]-*.md")):
-        student = student_notebook(nbformat.reads(render_ipynb(md_path), as_version=4))
+        student = student_notebook(read_chapter(md_path))  # the solution markers are MyST
+        student = for_colab(student, md_path, book, id_prefix="student")
         out = target / f"{md_path.stem}.ipynb"
         tmp = out.with_suffix(".ipynb.part")
         tmp.write_text(nbformat.writes(student), encoding="utf-8")
