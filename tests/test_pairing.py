@@ -119,6 +119,11 @@ def test_generated_notebooks_carry_no_myst_markup(notebook):
     markdown = "\n".join(c.source for c in cells if c.cell_type == "markdown")
     assert markdown.count("### Exercise: ") == text.count(":::{exercise}")
     assert markdown.count(f"#### {pairing.SOLUTION_TITLE}") == text.count(":::{solution-start}")
+    for cell in cells:  # a solution's prose is folded: the student sees the exercise first
+        if cell.cell_type == "markdown" and cell.source.startswith(
+            f"#### {pairing.SOLUTION_TITLE}\n"
+        ):
+            assert "<details>" in cell.source and cell.source.endswith("</details>"), cell.source
     hidden = [c for c in cells if c.metadata.get("jupyter", {}).get("source_hidden")]
     checks = [c for c in cells if "remove-cell" in c.metadata.get("tags", [])]
     assert len(checks) == text.count(":tags: [remove-cell]") and set(map(id, checks)) <= set(
@@ -242,9 +247,17 @@ def test_solutions_get_a_heading_and_collapsed_code_that_still_runs():
     assert shown == [
         ("code", "x = 1"),
         ("markdown", "## Exercises\n\n### Exercise: First\n\nDo it."),
-        ("markdown", f"#### Solution\n\nThe explanation, see {link}."),
+        (
+            "markdown",
+            "#### Solution\n\n<details>\n<summary>Show the solution</summary>\n\n"
+            f"The explanation, see {link}.\n\n</details>",
+        ),
         ("code", solution + "answer = 42"),
-        ("markdown", "More of the solution."),
+        (
+            "markdown",
+            "<details>\n<summary>Show the rest of the solution</summary>\n\n"
+            "More of the solution.\n\n</details>",
+        ),
         ("code", check + "assert answer == 42"),
         ("markdown", "### Exercise: Second\n\nAnd this."),
         ("markdown", "#### Solution"),

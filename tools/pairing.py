@@ -330,13 +330,25 @@ def collapse(cell, title: str):
     return cell
 
 
+def _hidden_solution(markdown: str, first: bool) -> str:
+    """A solution's prose folded in an HTML ``<details>`` (Jupyter and Colab render it closed),
+    under the "Solution" heading when it opens the solution."""
+    heading = f"#### {SOLUTION_TITLE}" if first else ""
+    if not markdown:
+        return heading
+    summary = "Show the solution" if first else "Show the rest of the solution"
+    folded = f"<details>\n<summary>{summary}</summary>\n\n{markdown}\n\n</details>"
+    return f"{heading}\n\n{folded}" if heading else folded
+
+
 def plain_cells(cells: list, page: str, book: Book) -> list:
     """A MyST chapter's cells (nbformat) as plain-Markdown cells for Colab and Jupyter.
 
     Markdown cells go through :func:`plain_markdown`. A ``{solution-start}`` ... ``{solution-end}``
     pair (sphinx-exercise's gated solution, which may span cells) is cut out of the Markdown
     cells it sits in: the solution's prose becomes its own cells, the first under a
-    "Solution" heading, and its code cells are collapsed (:func:`collapse`), as are the code
+    "Solution" heading, folded in a closed ``<details>`` so a student sees the exercise first,
+    and its code cells are collapsed (:func:`collapse`), as are the code
     cells tagged ``remove-cell`` (the course's hidden checks) everywhere.
 
     Raises
@@ -363,10 +375,8 @@ def plain_cells(cells: list, page: str, book: Book) -> list:
         pieces = []
         for gate in [*_GATE.finditer(cell.source), None]:
             text = cell.source[position : gate.start() if gate else len(cell.source)].strip("\n")
-            if starts:
-                text = f"#### {SOLUTION_TITLE}" + (f"\n\n{text}" if text else "")
-            if text:
-                pieces.append(text)
+            if text or starts:
+                pieces.append((text, in_solution, starts))
             if gate is None:
                 break
             opens = gate.group("kind") == "start"
@@ -377,8 +387,10 @@ def plain_cells(cells: list, page: str, book: Book) -> list:
                     else "a {solution-end} without a {solution-start}"
                 )
             in_solution, starts, position = opens, opens, gate.end()
-        for piece in pieces:
-            converted = plain_markdown(piece, page, book).strip("\n")
+        for piece, inside, first in pieces:
+            converted = plain_markdown(piece, page, book).strip("\n") if piece else ""
+            if inside:
+                converted = _hidden_solution(converted, first)
             if converted:
                 out.append(new_markdown_cell(converted, metadata=dict(cell.metadata)))
     if in_solution:
