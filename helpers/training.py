@@ -144,7 +144,7 @@ def train_torch(
 
 
 def train_keras(
-    model, train_data, val_data, epochs: int, batch_size: int, seed: int, verbose: int = 2
+    model, train_data, val_data, epochs: int, batch_size: int, seed: int, verbose: int = 0
 ) -> History:
     """Fit a compiled Keras classifier (with an ``accuracy`` metric); same History as PyTorch.
 
@@ -157,7 +157,9 @@ def train_keras(
     seed : int
         Seeds Keras (Python, NumPy and backend generators).
     verbose : int
-        Keras verbosity (2: one line per epoch).
+        Keras verbosity; 0 by default: the returned History prints a summary line and
+        :func:`helpers.plotting.plot_history` draws every epoch, while Keras's own lines
+        carry timings that change from run to run (2: one line per epoch).
     """
     import keras
 
