@@ -42,7 +42,7 @@ def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_skeleton(chapter):
     text = chapter.read_text()
-    assert re.fullmatch(r"\d\d-[a-z0-9]+(-[a-z0-9]+)*\.md", chapter.name)
+    assert re.fullmatch(r"(\d\d-[a-z0-9]+(-[a-z0-9]+)*|quickstart)\.md", chapter.name)
     for needed in ("**Goals.**", "**Prerequisites.**", "**Time.**", "report.describe(",
                    "## Summary", "## Exercises", "## References", ":tags: [remove-cell]",
                    ":::{exercise}", ":class: dropdown"):  # fmt: skip
@@ -116,5 +116,5 @@ def test_binder_environment_is_cpu_only_and_runs_the_fast_profile(tmp_path):
     setup = (REPO / "book/setup.md").read_text()
     assert "## On mybinder.org" in setup
     for chapter in CHAPTERS:  # every chapter is listed as fitting or not
-        number = chapter.stem[:2]
-        assert re.search(rf"\| {int(number)}\. .* \| (fits|does not fit)", setup), number
+        name = "Quick start" if chapter.stem == "quickstart" else f"{int(chapter.stem[:2])}\\."
+        assert re.search(rf"\| {name} .*\| (fits|does not fit)", setup), chapter.stem

@@ -137,7 +137,7 @@ def which_browser() -> int:
 
 def chapters(html_root: Path) -> list[str]:
     """Chapter names (``NN-slug``) that have a built page."""
-    return sorted(p.stem for p in (html_root / "notebooks").glob("[0-9][0-9]-*.html"))
+    return sorted(p.stem for p in (html_root / "notebooks").glob("*.html"))
 
 
 def book_pages(html_root: Path) -> list[str]:

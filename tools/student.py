@@ -78,7 +78,7 @@ def write_student_edition(source: Path, target: Path) -> list[Path]:
 
     target.mkdir(parents=True, exist_ok=True)
     written, book = [], Book.load()
-    for md_path in sorted(Path(source).glob("[0-9][0-9]-*.md")):
+    for md_path in sorted(Path(source).glob("*.md")):
         student = student_notebook(read_chapter(md_path))  # the solution markers are MyST
         student = for_colab(student, md_path, book, id_prefix="student")
         out = target / f"{md_path.stem}.ipynb"
