@@ -158,8 +158,9 @@ def with_units(table, units: dict[str, str] | None = None, digits: int = 2):
 
     Wall time and memory differ from run to run; written as ``"1.23 s"`` or ``"512 MiB"``,
     the same pattern masks them in every chapter when ``make test`` checks that a chapter's
-    printed numbers reproduce (``tools/nbval_sanitize.cfg``). The table itself is unchanged,
-    so later cells compute with the numbers.
+    printed numbers reproduce (``tools/nbval_sanitize.cfg``); each is padded to a fixed width,
+    so the text layout of the table does not change with the number of digits either. The
+    table itself is unchanged, so later cells compute with the numbers.
 
     Parameters
     ----------
@@ -190,5 +191,7 @@ def with_units(table, units: dict[str, str] | None = None, digits: int = 2):
     shown = table.copy()
     for column, unit in units.items():
         places = 0 if unit == "MiB" else digits
-        shown[column] = [f"{value:,.{places}f} {unit}" for value in table[column]]
+        # A fixed width, so the table's text layout (column widths) is the same in every run.
+        width = 7 + (places + 1 if places else 0)
+        shown[column] = [f"{value:>{width},.{places}f} {unit}" for value in table[column]]
     return shown

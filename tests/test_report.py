@@ -115,12 +115,14 @@ def test_with_units_writes_measured_columns_with_their_unit_and_keeps_the_table(
         {"size": [10, 50], "seconds": [0.1234, 12.5], "peak extra memory (MiB)": [1234.4, 8.0]}
     )
     shown = report.with_units(table)
-    assert list(shown["seconds"]) == ["0.12 s", "12.50 s"]
-    assert list(shown["peak extra memory (MiB)"]) == ["1,234 MiB", "8 MiB"]
+    assert [s.strip() for s in shown["seconds"]] == ["0.12 s", "12.50 s"]
+    assert [s.strip() for s in shown["peak extra memory (MiB)"]] == ["1,234 MiB", "8 MiB"]
+    # the same width whatever the number of digits, so the printed table keeps its layout
+    assert len({len(s) for s in shown["seconds"]}) == 1
+    faster = report.with_units(table.assign(seconds=[0.1, 9.9]))
+    assert str(faster).splitlines()[0] == str(shown).splitlines()[0]
     assert list(shown["size"]) == [10, 50] and table["seconds"].dtype == float
-    assert list(report.with_units(table, {"seconds": "s"}, digits=1)["seconds"]) == [
-        "0.1 s",
-        "12.5 s",
-    ]
+    one_digit = report.with_units(table, {"seconds": "s"}, digits=1)["seconds"]
+    assert [s.strip() for s in one_digit] == ["0.1 s", "12.5 s"]
     with pytest.raises(KeyError, match="no column"):
         report.with_units(table, {"time": "s"})
