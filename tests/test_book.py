@@ -50,6 +50,10 @@ def test_chapter_skeleton(chapter):
     assert "if budget.name" not in text and '== "fast"' not in text, "use the budget's numbers"
     assert "[budget.name]" not in text and '{"fast":' not in text, "use the budget's numbers"
     assert "plt.show()" not in text
+    code = "\n".join(re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", text, flags=re.S))
+    # nbval runs cells with store_history=False, where IPython ignores a trailing ";": the
+    # value it hides in the book would appear in the second run (CONTRIBUTING.md)
+    assert not re.search(r";\s*(#.*)?$", code, flags=re.M), "end the cell with a statement"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
