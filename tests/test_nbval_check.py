@@ -87,3 +87,27 @@ def test_an_unseeded_draw_fails_and_the_cell_is_named(tmp_path):
     # Without the plugin and the sanitizer, the stderr and the wall-time cells fail too: each
     # part of the course's set-up is needed, and masks only what it is meant to.
     assert _failed(_nbval(path, course_setup=False)) == ["Cell 2", "Cell 3", "Cell 4"]
+
+
+def _sanitize(text: str) -> str:
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((REPO / "tools" / "nbval_sanitize.cfg").read_text())
+    assert len(patterns) == 3, patterns  # wall time, memory, addresses: nothing else
+    for regex, replace in patterns:
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_the_sanitizer_masks_measurements_with_their_padding_and_nothing_else():
+    # a table pads each number to its column's width: after masking, the layout is the same
+    assert _sanitize("Partition   9.87 s      13 MiB") == _sanitize(
+        "Partition  10.12 s     610 MiB"
+    )
+    assert _sanitize("took 45 ms, 1,234.5 s") == _sanitize("took 7 ms, 0.1 s")
+    assert _sanitize("freed    -3 MiB") == _sanitize("freed   512 MiB")
+    assert _sanitize("<Legend at 0x7f50389ff890>") == _sanitize("<Legend at 0x7f7e05c968d0>")
+    # numbers without those units are compared as they are
+    for text in ("rank correlation 0.953", "3 epochs", "error 1.3e-07", "5 steps", "2 sets"):
+        assert _sanitize(text) == text, text
+    assert _sanitize("rho 0.95") != _sanitize("rho 0.96")
