@@ -74,7 +74,7 @@ browser-deps: $(STAMP)
 # Open every chapter and book/ page in headless Chromium, network off: images, launch buttons,
 # math rendered by the local MathJax (after book-check).
 browser-check: $(STAMP) browser-deps
-	$(BIN)/python tools/browser_check.py _build/html _build/screenshots
+	$(BIN)/python tools/browser_check.py _build/html _build/screenshots --notebooks notebooks
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/pairing.py --write notebooks

@@ -152,3 +152,40 @@ def test_math_problems_counts_formulas_left_untypeset():
     facts = {"prose": "x", "formulas": 3, "typeset": 2, "untypeset": 1}
     assert browser_check.math_problems(facts) == ["1 of 3 formulas not typeset"]
     assert browser_check.math_problems({**facts, "formulas": 0, "untypeset": 0}) == []
+
+
+def test_notebook_view_problems_name_myst_and_open_or_unfolded_solutions():
+    good = {"text": "Exercise: A\nSolution\nShow the solution", "folded": 1, "open": 0,
+            "solutions": 1}  # fmt: skip
+    assert browser_check.notebook_view_problems(good) == []
+    leftover = dict(good, text=":::{exercise} A\nsee {doc}`setup`")
+    assert len(browser_check.notebook_view_problems(leftover)) == 2
+    assert "shown open" in browser_check.notebook_view_problems(dict(good, open=1))[0]
+    assert "none folded" in browser_check.notebook_view_problems(dict(good, folded=0))[0]
+
+
+def test_notebooks_are_rendered_as_jupyter_shows_them_and_checked(tmp_path, capsys):
+    import nbformat
+
+    site = tmp_path / "html"
+    site.mkdir()
+    _site(site, good=True)
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    cells = [
+        nbformat.v4.new_markdown_cell("### Exercise: A\n\nDo it."),
+        nbformat.v4.new_markdown_cell(
+            "#### Solution\n\n<details>\n<summary>Show the solution</summary>\n\n"
+            "The answer.\n\n</details>"
+        ),
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "good.ipynb")
+    shots = tmp_path / "shots"
+    assert browser_check.main([str(site), str(shots), "--notebooks", str(folder)]) == 0
+    assert (shots / "notebook-good.png").stat().st_size > 0
+    cells[1] = nbformat.v4.new_markdown_cell(":::{solution-start} a\n:class: dropdown\n:::")
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "bad.ipynb")
+    assert browser_check.main([str(site), str(shots), "--notebooks", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL bad.ipynb" in out and "MyST markup shown as text: ':::'" in out
+    assert "ok   good.ipynb" in out

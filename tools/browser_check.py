@@ -6,9 +6,14 @@ first): every ``<img>`` loaded (non-zero natural size), no Python traceback is s
 rendered (no raw ``\\(``, ``\\)``, ``\\[`` or ``$$`` in the visible text, MathJax output in
 every formula). On chapter pages also: at least one image, and the Colab and Binder launch buttons
 point at the chapter's paired ``.ipynb`` on the branch that ``_config.yml`` names. One full-page
-screenshot per page is saved. Usage::
+screenshot per page is saved.
 
-    python tools/browser_check.py _build/html _build/screenshots
+With ``--notebooks DIR``, each paired ``.ipynb`` of ``DIR`` is also rendered the way a student
+opens it in Jupyter, unexecuted (nbconvert's ``lab`` template), and opened offline: no MyST
+markup may show as text, and no solution may be shown open (they are folded in ``<details>``);
+one screenshot each (``notebook-NAME.png``). Usage::
+
+    python tools/browser_check.py _build/html _build/screenshots --notebooks notebooks
     python tools/browser_check.py --which-browser   # the Chromium it would use, or how to get one
 
 The browser is a system Chromium found on ``PATH`` (one of ``BROWSERS``), else Playwright's own
@@ -40,6 +45,7 @@ FLAGS = [
     "--disable-sync",
 ]
 RAW_TEX = ("\\(", "\\)", "\\[", "$$")  # what MathJax would have replaced
+MYST_MARKERS = (":::", "{doc}`", "{cite}`", "{term}`", ":class:", ":label:", "```{")
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "Error executing notebook")
 
 
@@ -275,12 +281,88 @@ def _check_pages(page, origin: str, names: list[str], shots: Path) -> int:
     return failures
 
 
+def render_notebooks(folder: Path, out: Path) -> list[str]:
+    """Render each ``.ipynb`` of ``folder`` unexecuted, as Jupyter shows it, into ``out``.
+
+    Returns
+    -------
+    list of str
+        The notebook names (``out / f"{name}.html"`` written for each).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    out.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter(template_name="lab")
+    names = []
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+        (out / f"{path.stem}.html").write_text(body)
+        names.append(path.stem)
+    return names
+
+
+_VIEW_FACTS = """() => ({
+    text: document.body.innerText,
+    folded: document.querySelectorAll('details').length,
+    open: document.querySelectorAll('details[open]').length,
+    solutions: [...document.querySelectorAll('h4')]
+        .filter(h => h.textContent.trim().startsWith('Solution')).length,
+})"""
+
+
+def notebook_view_problems(facts: dict) -> list[str]:
+    """What a student would see wrong in a rendered notebook (empty when fine).
+
+    Parameters
+    ----------
+    facts : dict
+        ``text`` (the visible text), ``folded`` and ``open`` (``<details>`` elements, all and
+        open) and ``solutions`` ("Solution" headings), as ``_VIEW_FACTS`` returns them.
+    """
+    problems = [f"MyST markup shown as text: {m!r}" for m in MYST_MARKERS if m in facts["text"]]
+    if facts["open"]:
+        problems.append(f"{facts['open']} folded block(s) shown open")
+    if facts["solutions"] and not facts["folded"]:
+        problems.append(f"{facts['solutions']} solution(s) and none folded in <details>")
+    return problems
+
+
+def _check_notebook_views(browser, folder: Path, shots: Path) -> tuple[int, int]:
+    """Render and check every notebook of ``folder``; (how many, how many failed)."""
+    names = render_notebooks(folder, shots / "notebook-views")
+    server = _serve(shots / "notebook-views")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    origin = f"http://127.0.0.1:{server.server_port}/"
+    page.route("**/*", Offline(origin))
+    failures = 0
+    try:
+        for name in names:
+            page.goto(f"{origin}{name}.html", wait_until="load")
+            problems = notebook_view_problems(page.evaluate(_VIEW_FACTS))
+            shot = shots / f"notebook-{name}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"{'FAIL' if problems else 'ok  '} {name}.ipynb as Jupyter shows it: {shot}")
+            for problem in problems:
+                print(f"     - {problem}")
+            failures += bool(problems)
+    finally:
+        page.close()
+        server.shutdown()
+    return len(names), failures
+
+
 def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--which-browser"]:
         return which_browser()
+    notebooks = None
+    if "--notebooks" in args:
+        at = args.index("--notebooks")
+        notebooks = Path(args[at + 1])
+        del args[at : at + 2]
     html_root = Path(args[0] if args else "_build/html")
     shots = Path(args[1] if len(args) > 1 else "_build/screenshots")
     shots.mkdir(parents=True, exist_ok=True)
@@ -296,13 +378,17 @@ def main(argv: list[str] | None = None) -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             origin = f"http://127.0.0.1:{server.server_port}/"
             failures = _check_pages(page, origin, names, shots)
+            total = len(names)
+            if notebooks is not None:
+                views, view_failures = _check_notebook_views(browser, notebooks, shots)
+                total, failures = total + views, failures + view_failures
             browser.close()
     except BrowserMissing as missing:
         print(missing, file=sys.stderr)
         return 1
     finally:
         server.shutdown()
-    print(f"{len(names) - failures} of {len(names)} pages passed the browser check (offline)")
+    print(f"{total - failures} of {total} pages passed the browser check (offline)")
     return 1 if failures else 0
 
 
