@@ -135,8 +135,20 @@ def _missing_message(remote: RemoteFile, reason: str) -> str:
 RETRIES = 2
 
 
-def _pooch_download(url: str, name: str, known_hash: str | None, folder: Path) -> Path:
-    """Download ``url`` into ``folder``/``name`` with pooch (hash checked, temporary name)."""
+def pooch_download(url: str, name: str, known_hash: str | None, folder: Path) -> Path:
+    """Download ``url`` into ``folder``/``name`` with pooch (hash checked, temporary name).
+
+    Parameters
+    ----------
+    known_hash : str or None
+        ``"md5:..."`` or ``"sha256:..."`` for pooch to check, or None.
+
+    Raises
+    ------
+    ChecksumError
+        The download's hash differs from ``known_hash`` (pooch's message, with both sums;
+        nothing is kept).
+    """
     fetcher = pooch.create(
         path=folder,
         base_url="",
@@ -145,7 +157,12 @@ def _pooch_download(url: str, name: str, known_hash: str | None, folder: Path) -
         retry_if_failed=RETRIES,
         allow_updates=False,
     )
-    return Path(fetcher.fetch(name, progressbar=True))
+    try:
+        return Path(fetcher.fetch(name, progressbar=True))
+    except ValueError as err:  # pooch.utils.hash_matches: "... does not match the known hash"
+        if "hash" not in str(err):
+            raise
+        raise ChecksumError(f"{url}: {err} The download was discarded.") from err
 
 
 def _download(remote: RemoteFile) -> Path:
@@ -158,12 +175,8 @@ def _download(remote: RemoteFile) -> Path:
     for url in remote.urls:
         folder = Path(tempfile.mkdtemp(prefix=".download.", dir=cache))
         try:
-            archive = _pooch_download(url, name, known, folder)
+            archive = pooch_download(url, name, known, folder)
             return _install(remote, archive, fix)
-        except ValueError as err:  # pooch: the hash does not match (both sums in the message)
-            if "hash" not in str(err):
-                raise
-            raise ChecksumError(f"{url}: {err} {fix}") from err
         except (requests.exceptions.RequestException, OSError) as err:
             errors.append(f"{url}: {err}")
         finally:

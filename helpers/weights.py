@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pooch
-
 from . import assets, config
 from .assets import ChecksumError, file_digest
 
@@ -173,22 +171,9 @@ def download(spec: WeightFile) -> Path:
     ChecksumError
         The file's checksum differs from the published one (nothing is kept).
     """
-    folder = config.data_dir() / "weights"
     full_md5 = spec.algorithm == "md5" and len(spec.digest) == 32
-    fetcher = pooch.create(
-        path=folder,
-        base_url="",
-        registry={spec.filename: f"md5:{spec.digest}" if full_md5 else None},
-        urls={spec.filename: spec.url},
-        retry_if_failed=assets.RETRIES,
-        allow_updates=False,
-    )
-    try:
-        path = Path(fetcher.fetch(spec.filename, progressbar=True))
-    except ValueError as err:
-        if "hash" not in str(err):
-            raise
-        raise ChecksumError(f"{spec.url}: {err} The download was discarded.") from err
+    known = f"md5:{spec.digest}" if full_md5 else None
+    path = assets.pooch_download(spec.url, spec.filename, known, config.data_dir() / "weights")
     try:
         return verify(path, spec)
     except ChecksumError:

@@ -52,7 +52,7 @@ def no_download(monkeypatch):
         calls.append(args)
         raise AssertionError("nothing must be downloaded")
 
-    monkeypatch.setattr(assets, "_pooch_download", refuse)
+    monkeypatch.setattr(assets, "pooch_download", refuse)
     return calls
 
 
