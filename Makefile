@@ -14,7 +14,7 @@ PRELOADED_DEFAULT := $(abspath ../shared/data)
 export SHAP_COURSE_PRELOADED ?= $(if $(wildcard $(PRELOADED_DEFAULT)),$(PRELOADED_DEFAULT),)
 
 .PHONY: install book test check lint pairs notebooks unit unit-coverage book-check clean \
-	student nbval-check \
+	student nbval-check output-check benchmark \
 	browser-deps browser-check workflow-check
 
 install: $(STAMP)
@@ -34,8 +34,8 @@ book: $(STAMP)
 # Everything `make test` runs is offline and in the fast profile.
 test: export SHAP_COURSE_OFFLINE = 1
 test: export SHAP_COURSE_PROFILE = fast
-test: $(STAMP) lint pairs workflow-check browser-deps unit-coverage book-check nbval-check \
-	browser-check
+test: $(STAMP) lint pairs workflow-check browser-deps unit-coverage book-check output-check \
+	nbval-check browser-check
 
 # For contributors, in a couple of minutes: lint, the notebook-pair check and the unit tests
 # (no chapter is executed). `make test` remains the full check.
@@ -90,6 +90,17 @@ unit-coverage: $(STAMP)
 book-check: $(STAMP)
 	rm -rf _build/.jupyter_cache
 	$(BIN)/jupyter-book build . --all -W --keep-going
+
+# The executed chapters as the book shows them: no figure twice in a cell, no printed line
+# wider than the page (79 characters). After book-check.
+output-check: $(STAMP)
+	$(BIN)/python tools/output_check.py _build/jupyter_execute/notebooks/*.ipynb
+
+# Wall time and peak memory of every chapter, one after the other, in a fresh kernel each:
+# the instructors' table. Run it with nothing else on the machine; PROFILE=full for readers.
+PROFILE ?= fast
+benchmark: $(STAMP)
+	$(BIN)/python tools/benchmark.py --profile $(PROFILE) --output _build/benchmark-$(PROFILE).md
 
 clean:
 	rm -rf _build .pytest_cache .coverage student

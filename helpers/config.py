@@ -64,6 +64,9 @@ class Budget:
     photo_nsamples : int
         GradientExplainer samples per photo and explained output on a large network, where one
         sample is a forward and backward pass through most of the network.
+    gradient_batch : int
+        GradientExplainer's ``batch_size`` on a large network: the samples that go through the
+        network (forward and backward) at once. It bounds memory and leaves the values unchanged.
     resnet_image_size : int
         Side length the 28x28 Fashion-MNIST images are resized to for ResNet18.
     resnet_per_class : int or None
@@ -93,6 +96,9 @@ class Budget:
         ``"mnist_cnn"`` (chapters 1 and 5), ``"fashion_cnn"`` (chapter 2), ``"resnet18"``
         (chapter 4). A chapter asserts it; a lower accuracy means its maps explain a model
         that did not learn the task.
+    peak_memory_gib : float
+        The most memory a chapter's process may ever hold under this profile, in GiB; each
+        chapter checks it at its end (``measure.check_peak_memory``).
     """
 
     name: str
@@ -108,6 +114,7 @@ class Budget:
     photos: int
     photo_background: int
     photo_nsamples: int
+    gradient_batch: int
     resnet_image_size: int
     resnet_per_class: int | None
     resnet_epochs: int
@@ -119,6 +126,7 @@ class Budget:
     lite_background: int
     lite_max_evals: int
     min_accuracy: dict[str, float]
+    peak_memory_gib: float
 
     def as_dict(self) -> dict:
         """Return the budget as a plain dictionary (for printing or logging)."""
@@ -140,6 +148,7 @@ PROFILES: dict[str, Budget] = {
         photos=2,
         photo_background=8,
         photo_nsamples=8,
+        gradient_batch=2,
         resnet_image_size=32,
         resnet_per_class=600,
         resnet_epochs=3,
@@ -151,6 +160,7 @@ PROFILES: dict[str, Budget] = {
         lite_background=2,
         lite_max_evals=300,
         min_accuracy={"mnist_cnn": 0.96, "fashion_cnn": 0.85, "resnet18": 0.75},
+        peak_memory_gib=4.0,
     ),
     "full": Budget(
         name="full",
@@ -166,6 +176,7 @@ PROFILES: dict[str, Budget] = {
         photos=4,
         photo_background=32,
         photo_nsamples=50,
+        gradient_batch=8,
         resnet_image_size=64,
         resnet_per_class=1500,
         resnet_epochs=4,
@@ -177,6 +188,7 @@ PROFILES: dict[str, Budget] = {
         lite_background=3,
         lite_max_evals=1000,
         min_accuracy={"mnist_cnn": 0.985, "fashion_cnn": 0.90, "resnet18": 0.88},
+        peak_memory_gib=10.0,
     ),
 }
 DEFAULT_PROFILE = "full"

@@ -9,7 +9,8 @@ through the head::
     values = explainer.shap_values(head(images))   # add up to f(x) - E f(b) in expectation
 
 :func:`expected_gradients_at` does exactly that (chapter 3 writes it out; chapters 4 to 6 call
-it).
+it). :func:`shap_values_in_chunks` bounds GradientExplainer's memory: shap holds every sample
+of a call at once.
 
 shap 0.51.0's own ``GradientExplainer((model, layer), background)`` computes something else: it
 interpolates between *images* and multiplies the layer gradient by the layer's input at the
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 from torch import nn
 
 
@@ -133,8 +135,71 @@ def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e
     return head, tail
 
 
+def shap_values_in_chunks(explainer, images, nsamples: int, chunk: int, rseed: int,
+                          ranked_outputs=None, **kwargs):  # fmt: skip
+    """``explainer.shap_values(images, nsamples=nsamples)`` with at most ``chunk`` samples at once.
+
+    shap's ``GradientExplainer.shap_values`` draws every sample of a call first and keeps them
+    all (``samples_input`` and ``samples_delta`` in ``shap/explainers/_gradient.py``, the
+    latter in float64 for PyTorch, then the gradients and their products): memory grows with
+    ``nsamples`` times the size of the explained input. Here the samples are split into calls
+    of at most ``chunk`` samples, each with its own seed, and the calls' means are averaged,
+    weighted by their sizes. Each call's value is the mean of its samples, and shap applies no
+    correction after the mean (it is commented out in 0.51.0), so the result is the mean of
+    ``nsamples`` independent samples: the same estimator as one call, with other draws. With
+    ``chunk >= nsamples`` it is exactly ``explainer.shap_values(..., rseed=rseed)``.
+
+    Parameters
+    ----------
+    explainer : shap.GradientExplainer
+        With one input (a model that takes one tensor or array).
+    images : array or torch.Tensor, shape (N, ...)
+    nsamples : int
+        Samples per image and output in all.
+    chunk : int
+        The most samples per call.
+    rseed : int
+        Seed of the whole computation: the calls' seeds are drawn from it
+        (``numpy.random.SeedSequence``), so two seeds never share a call's draws.
+    ranked_outputs : int, optional
+        Passed on; the ranks must agree between calls (a model in eval mode).
+    **kwargs
+        Passed to ``shap_values`` (``output_rank_order``, ...).
+
+    Returns
+    -------
+    values : ndarray, shape (N, ..., K)
+    ranks : ndarray of int, shape (N, ranked_outputs)
+        Only with ``ranked_outputs``.
+    """
+    if nsamples < 1 or chunk < 1:
+        raise ValueError(f"nsamples ({nsamples}) and chunk ({chunk}) must be at least 1")
+    sizes = [min(chunk, nsamples - start) for start in range(0, nsamples, chunk)]
+    seeds = [rseed] if len(sizes) == 1 else np.random.SeedSequence(rseed).generate_state(len(sizes))
+    total, ranks = 0.0, None
+    for size, seed in zip(sizes, seeds, strict=True):
+        result = explainer.shap_values(images, nsamples=size, rseed=int(seed),
+                                       ranked_outputs=ranked_outputs, **kwargs)  # fmt: skip
+        values = result if ranked_outputs is None else result[0]
+        if isinstance(values, list):
+            raise TypeError("shap_values_in_chunks handles one-input models only")
+        if ranked_outputs is not None:
+            these = result[1]
+            these = np.asarray(these.cpu() if hasattr(these, "cpu") else these)
+            if ranks is not None and not np.array_equal(ranks, these):
+                raise RuntimeError(
+                    "the outputs were ranked differently in two calls: put the model in eval "
+                    "mode (model.eval()) so that its outputs do not change between calls"
+                )
+            ranks = these
+        total = total + np.asarray(values, dtype=np.float64) * size
+    values = total / nsamples
+    return values if ranked_outputs is None else (values, ranks)
+
+
 def expected_gradients_at(model: nn.Module, layer: nn.Module, background, images, nsamples: int,
-                          rseed: int, output: int | None = None, ranked_outputs=None):  # fmt: skip
+                          rseed: int, output: int | None = None, ranked_outputs=None,
+                          chunk: int | None = None):  # fmt: skip
     """Expected gradients at the input of ``layer``: ``shap.GradientExplainer`` on the tail.
 
     The model is split with :func:`split_at`, the background and the images are mapped through
@@ -156,6 +221,9 @@ def expected_gradients_at(model: nn.Module, layer: nn.Module, background, images
         Explain this output alone (``helpers.models.SelectOutput``): K times cheaper.
     ranked_outputs : int, optional
         Passed to ``shap_values``: explain each image's top outputs only.
+    chunk : int, optional
+        At most this many samples at once (:func:`shap_values_in_chunks`); also the batch
+        through the tail. Default: all ``nsamples`` in one call, as shap does.
 
     Returns
     -------
@@ -176,6 +244,10 @@ def expected_gradients_at(model: nn.Module, layer: nn.Module, background, images
         background_h, images_h = head(background), head(images)
     if output is not None:
         tail = SelectOutput(tail, output)
+    if chunk is not None:
+        explainer = shap.GradientExplainer(tail, background_h, batch_size=chunk)
+        return shap_values_in_chunks(explainer, images_h, nsamples, chunk, rseed,
+                                     ranked_outputs=ranked_outputs)  # fmt: skip
     explainer = shap.GradientExplainer(tail, background_h)
     result = explainer.shap_values(images_h, nsamples=nsamples, ranked_outputs=ranked_outputs,
                                    rseed=rseed)  # fmt: skip

@@ -12,6 +12,7 @@ Where the RSS cannot be read, memory is reported as not measured (``nan``).
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,50 @@ def rss_bytes() -> float:
         return float(_PROCESS.memory_info().rss)
     except (psutil.Error, OSError):
         return math.nan
+
+
+def peak_rss_bytes() -> float:
+    """The largest resident set size this process has had so far, in bytes.
+
+    Read from ``getrusage`` (Linux, macOS) or the peak working set (Windows); ``nan`` where
+    neither can be read. In a notebook this is the kernel's peak since it started: what the
+    chapter needed the machine to have free.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        peak = getattr(_PROCESS.memory_info(), "peak_wset", None)
+        return math.nan if peak is None else float(peak)
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale)
+
+
+def check_peak_memory(limit_gib: float) -> float:
+    """Raise when this process has ever held more than ``limit_gib`` GiB; return the peak.
+
+    Parameters
+    ----------
+    limit_gib : float
+        The profile's limit (``budget.peak_memory_gib``).
+
+    Returns
+    -------
+    float
+        The peak in GiB (``nan`` where it cannot be read; then nothing is checked).
+
+    Raises
+    ------
+    MemoryError
+        Naming the peak and the limit: a chapter that needs more than its profile promises.
+    """
+    peak_gib = peak_rss_bytes() / 2**30
+    if peak_gib > limit_gib:
+        raise MemoryError(
+            f"this notebook's process peaked at {peak_gib:.2f} GiB, above the profile's limit "
+            f"of {limit_gib:g} GiB: a step holds more at once than it needs (evaluate in "
+            "batches, pass a smaller batch_size), or the budget grew"
+        )
+    return peak_gib
 
 
 @dataclass(frozen=True)

@@ -138,3 +138,11 @@ def test_choose_profile_rejects_unknown_form_values_and_reads_os_environ(monkeyp
     monkeypatch.setenv("SHAP_COURSE_PROFILE", "fast")
     assert config.choose_profile("full", False, False)[0] == "fast"
     assert config.active_profile({}) == "full"
+
+
+def test_memory_limits_are_the_promised_ones():
+    # The goal: a free Colab runtime (about 12 GB) runs `full`, an 8 GB laptop `fast`.
+    assert config.budget("fast").peak_memory_gib == 4.0
+    assert config.budget("full").peak_memory_gib == 10.0
+    for profile in ("fast", "full"):
+        assert 1 <= config.budget(profile).gradient_batch <= config.budget(profile).photo_nsamples

@@ -192,3 +192,83 @@ def test_keras_layer_path_and_the_pytorch_split_give_the_same_values():
     assert np.shape(keras_values) == torch_values.shape == (3, 6, 2)
     assert np.abs(torch_values).max() > 0.1  # not trivially equal
     np.testing.assert_allclose(keras_values, torch_values, rtol=1e-4, atol=1e-5)
+
+
+class _Square(nn.Module):
+    """f(x) = sum(x**2): expected gradients have a closed form, E_b[x_i**2 - b_i**2]."""
+
+    def forward(self, x):
+        return (x**2).sum(dim=1, keepdim=True)
+
+
+def _square_setup():
+    generator = torch.Generator().manual_seed(0)
+    background = torch.randn(5, 4, generator=generator)
+    image = torch.randn(1, 4, generator=generator) + 1.0
+    exact = (image[0] ** 2 - (background**2).mean(dim=0)).numpy()
+    return shap.GradientExplainer(_Square(), background), image, exact
+
+
+def test_one_chunk_is_exactly_shaps_own_call():
+    explainer, image, _ = _square_setup()
+    plain = explainer.shap_values(image, nsamples=12, rseed=7)
+    np.testing.assert_array_equal(layers.shap_values_in_chunks(explainer, image, 12, 12, 7), plain)
+    np.testing.assert_array_equal(layers.shap_values_in_chunks(explainer, image, 12, 50, 7), plain)
+
+
+def test_chunks_give_the_same_estimator_as_one_call():
+    """Unbiased against the closed form, and as noisy as one call of the same total size.
+
+    The spread check can say no: an average of the first chunk only (a plausible bug) has
+    twice the standard deviation with four chunks, far outside the band.
+    """
+    explainer, image, exact = _square_setup()
+    repeats, nsamples, chunk = 40, 40, 10
+    one_call = np.stack(
+        [explainer.shap_values(image, nsamples=nsamples, rseed=s)[0, :, 0] for s in range(repeats)]
+    )
+    chunked = np.stack(
+        [
+            layers.shap_values_in_chunks(explainer, image, nsamples, chunk, 1000 + s)[0, :, 0]
+            for s in range(repeats)
+        ]
+    )
+    first_chunk_only = np.stack(
+        [
+            explainer.shap_values(image, nsamples=chunk, rseed=2000 + s)[0, :, 0]
+            for s in range(repeats)
+        ]
+    )
+    standard_error = chunked.std(axis=0, ddof=1) / np.sqrt(repeats)
+    assert np.all(np.abs(chunked.mean(axis=0) - exact) < 4 * standard_error)
+    # log ratio of two standard deviations from 40 draws each: SE ~ 0.16; band ~ +-3 SE
+    ratio = chunked.std(axis=0, ddof=1) / one_call.std(axis=0, ddof=1)
+    assert np.all((ratio > 0.6) & (ratio < 1.6)), ratio
+    wrong = first_chunk_only.std(axis=0, ddof=1) / one_call.std(axis=0, ddof=1)
+    assert np.all(wrong > 1.6), wrong
+
+
+def test_chunks_with_ranked_outputs_and_bad_arguments():
+    model = nn.Sequential(nn.Linear(4, 3)).eval()
+    background, images = torch.randn(6, 4), torch.randn(2, 4)
+    explainer = shap.GradientExplainer(model, background)
+    values, ranks = layers.shap_values_in_chunks(explainer, images, 9, 4, 0, ranked_outputs=2)
+    _, shap_ranks = explainer.shap_values(images, nsamples=9, rseed=0, ranked_outputs=2)
+    assert values.shape == (2, 4, 2) and isinstance(ranks, np.ndarray)
+    np.testing.assert_array_equal(ranks, shap_ranks.numpy())
+    with pytest.raises(ValueError, match="must be at least 1"):
+        layers.shap_values_in_chunks(explainer, images, 9, 0, 0)
+
+
+def test_expected_gradients_at_in_chunks_adds_up_like_one_call():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)).eval()
+    background, images = torch.randn(10, 4), torch.randn(3, 4)
+    chunked = layers.expected_gradients_at(model, model[1], background, images, 64, 0, chunk=8)
+    one = layers.expected_gradients_at(model, model[1], background, images, 64, 0)
+    with torch.no_grad():
+        gap = (model(images) - model(background).mean(dim=0)).numpy()
+    assert chunked.shape == one.shape == (3, 8, 2)
+    error_chunked = np.abs(chunked.sum(axis=1) - gap).max()
+    error_one = np.abs(one.sum(axis=1) - gap).max()
+    assert error_chunked < 0.1 * np.abs(gap).max() and error_one < 0.1 * np.abs(gap).max()

@@ -40,3 +40,21 @@ def test_rss_matches_the_kernel_and_memory_not_measured_when_unreadable(monkeypa
     _, cost = measure.measure(lambda: None)
     assert math.isnan(cost.peak_extra_bytes)
     assert "memory not measured" in str(cost)
+
+
+def test_peak_rss_is_the_kernels_high_water_mark_and_survives_a_free():
+    with open("/proc/self/status") as status:  # Linux's own peak, VmHWM in KiB
+        hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    assert abs(measure.peak_rss_bytes() - hwm * 1024) < 64 * 2**20
+    before = measure.peak_rss_bytes()
+    block = np.ones(int(before + 256 * 2**20) // 8)  # more than the peak so far, touched
+    del block
+    assert measure.peak_rss_bytes() >= before + 200 * 2**20  # freed, still counted
+    assert measure.rss_bytes() < measure.peak_rss_bytes()
+
+
+def test_check_peak_memory_raises_above_the_limit_and_names_both_numbers():
+    peak = measure.peak_rss_bytes() / 2**30
+    assert measure.check_peak_memory(peak + 1) == pytest.approx(peak, abs=0.1)
+    with pytest.raises(MemoryError, match=r"peaked at \d+\.\d\d GiB, above .* limit of 0.01 GiB"):
+        measure.check_peak_memory(0.01)

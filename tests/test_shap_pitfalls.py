@@ -169,3 +169,46 @@ def test_captum_deeplift_shap_misses_additivity_on_the_same_nets(name):
     error = _share_of_gap(model, background, x, values)
     print(f"{name}: Captum DeepLiftShap additivity error {error:.2g} of the gap")
     assert error > 0.1
+
+
+def test_gradient_explainer_runs_the_model_with_gradients_on_in_its_constructor():
+    """``_PyTorchGradient.__init__`` (``shap/explainers/_gradient.py``) calls the model on the
+    whole background outside ``torch.no_grad()`` to count its outputs, so the activations of
+    every background image are kept for a backward pass that never comes. Building the
+    explainer under ``torch.no_grad()`` avoids that; the gradients are taken later, in
+    ``shap_values``, and do not depend on it (chapter 3)."""
+    background, x = _data()
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)).eval()
+    grad_mode = []
+    model.register_forward_hook(lambda *_: grad_mode.append(torch.is_grad_enabled()))
+    plain = shap.GradientExplainer(model, background)
+    assert grad_mode == [True]
+    grad_mode.clear()
+    with torch.no_grad():
+        quiet = shap.GradientExplainer(model, background)
+    assert grad_mode == [False]
+    np.testing.assert_array_equal(
+        quiet.shap_values(x, nsamples=20, rseed=0), plain.shap_values(x, nsamples=20, rseed=0)
+    )
+
+
+def test_gradient_explainer_holds_every_sample_at_once():
+    """``_PyTorchGradient.shap_values`` fills ``samples_input`` (torch) and ``samples_delta``
+    (NumPy, float64) with all ``nsamples`` samples before the first batch; ``batch_size`` only
+    splits the gradient passes. NumPy's allocations therefore grow with ``nsamples``, whatever
+    the batch size (chapter 3, Step 6; ``helpers.layers.shap_values_in_chunks``)."""
+    import tracemalloc
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64 * 64, 2)).eval()
+    explainer = shap.GradientExplainer(model, torch.randn(3, 64, 64), batch_size=10)
+    image = torch.randn(1, 64, 64)
+    peaks = {}
+    for nsamples in (50, 200):
+        tracemalloc.start()
+        explainer.shap_values(image, nsamples=nsamples, rseed=0)
+        peaks[nsamples] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    one_delta = 64 * 64 * 8  # one float64 sample of samples_delta
+    assert peaks[50] >= 50 * one_delta
+    assert peaks[200] >= 200 * one_delta and peaks[200] > 3 * peaks[50]
