@@ -111,3 +111,29 @@ def test_student_notebook_is_the_executed_source_up_to_the_first_exercise(chapte
     assert [(c.cell_type, c.source) for c in edition.cells[:first]] == [
         (c.cell_type, c.source) for c in executed.cells[:first]
     ]
+
+
+def test_the_instructors_colab_links_are_the_generated_ones():
+    page = NOTEBOOKS.parent / "book" / "instructors.md"
+    text = page.read_text()
+    block = text[text.index(student.LINKS_START) + len(student.LINKS_START) + 1 :]
+    assert block[: block.index(student.LINKS_END)] == student.colab_links(), (
+        "run: python tools/student.py --colab-links book/instructors.md"
+    )
+    table = student.colab_links()
+    assert table.count("/blob/student/notebooks/") == len(list(NOTEBOOKS.glob("*.md")))
+    assert "colab.research.google.com/github/shap-course/explaining-image-classifiers" in table
+
+
+def test_colab_links_are_written_between_the_markers_and_refused_without_them(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(f"intro\n\n{student.LINKS_START}\nold table\n{student.LINKS_END}\n\nafter\n")
+    assert student.write_colab_links(page) is True
+    text = page.read_text()
+    assert "old table" not in text and text.startswith("intro") and text.endswith("after\n")
+    assert student.colab_links() in text
+    assert student.write_colab_links(page) is False  # nothing to change
+    page.write_text("no markers here\n")
+    with pytest.raises(ValueError, match="colab-links: start"):
+        student.write_colab_links(page)
+    assert page.read_text() == "no markers here\n"

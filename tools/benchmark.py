@@ -52,7 +52,7 @@ def chapters_in_toc(toc: Path = REPO / "_toc.yml") -> list[Path]:
             for key in ("root", "file"):
                 value = node.get(key)
                 if isinstance(value, str) and value.startswith("notebooks/"):
-                    paths.append(REPO / f"{value.removesuffix('.md')}.md")
+                    paths.append(toc.parent / f"{value.removesuffix('.md')}.md")
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
