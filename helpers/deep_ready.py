@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from .explain import STATEFUL_RULES, PreflightReport, preflight_deep_explainer
+from .report import wrap
 
 
 class DeepReadyError(RuntimeError):
@@ -74,7 +75,7 @@ class DeepReadyReport:
             lines.append("copy: " + str(self.preflight))
         else:
             lines.append("copy, still: " + str(self.preflight))
-        return "\n".join(lines)
+        return wrap("\n".join(lines), indent=4)
 
 
 def _functional_rules():
