@@ -66,8 +66,8 @@ class DeepReadyReport:
 
     def __str__(self) -> str:
         lines = [
-            f"deep_ready: {len(self.changes)} change(s); the copy computes the same function "
-            f"(max |copy(x) - model(x)| = {self.max_abs_difference:.1e} on "
+            f"deep_ready: {len(self.changes)} change(s); the copy computes the same function\n"
+            f"    (max |copy(x) - model(x)| = {self.max_abs_difference:.1e} on "
             f"{self.n_inputs} inputs)"
         ]
         lines += [f"- {change}" for change in self.changes]
