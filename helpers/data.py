@@ -102,7 +102,7 @@ class Splits:
 
     def __str__(self) -> str:
         return (
-            f"train {self.train_nhw.shape}, validation {self.val_nhw.shape}, "
+            f"train {self.train_nhw.shape}, validation {self.val_nhw.shape},\n"
             f"test {self.test_nhw.shape}, dtype {self.train_nhw.dtype}"
         )
 

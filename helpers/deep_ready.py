@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from .explain import STATEFUL_RULES, PreflightReport, preflight_deep_explainer
+from .report import wrap
 
 
 class DeepReadyError(RuntimeError):
@@ -65,8 +66,8 @@ class DeepReadyReport:
 
     def __str__(self) -> str:
         lines = [
-            f"deep_ready: {len(self.changes)} change(s); the copy computes the same function "
-            f"(max |copy(x) - model(x)| = {self.max_abs_difference:.1e} on "
+            f"deep_ready: {len(self.changes)} change(s); the copy computes the same function\n"
+            f"    (max |copy(x) - model(x)| = {self.max_abs_difference:.1e} on "
             f"{self.n_inputs} inputs)"
         ]
         lines += [f"- {change}" for change in self.changes]
@@ -74,7 +75,7 @@ class DeepReadyReport:
             lines.append("copy: " + str(self.preflight))
         else:
             lines.append("copy, still: " + str(self.preflight))
-        return "\n".join(lines)
+        return wrap("\n".join(lines), indent=4)
 
 
 def _functional_rules():

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .layouts import to_numpy
+from .report import wrap
 
 #: Default tolerance on the error as a share of the largest gap. DeepExplainer's values add up
 #: exactly up to float32 rounding (about 1e-7 of the gap in chapters 1 and 5), while one that
@@ -67,9 +68,9 @@ class AdditivityReport:
     def __str__(self) -> str:
         verdict = "holds" if self.ok else "FAILS"
         return (
-            f"additivity {verdict}: max |sum(SHAP) + E[f] - f(x)| = {self.max_abs_error:.2e}, "
-            f"i.e. {self.max_gap_error:.2e} of the largest gap |f(x) - E[f]| = {self.gap:.3g} "
-            f"(tolerance {self.rtol:.0e}; {self.max_rel_error:.2e} of the output scale "
+            f"additivity {verdict}: max |sum(SHAP) + E[f] - f(x)| = {self.max_abs_error:.2e},\n"
+            f"  i.e. {self.max_gap_error:.2e} of the largest gap |f(x) - E[f]| = {self.gap:.3g}\n"
+            f"  (tolerance {self.rtol:.0e}; {self.max_rel_error:.2e} of the output scale "
             f"{self.scale:.3g})"
         )
 
@@ -197,7 +198,7 @@ class PreflightReport:
                 "  No rewrite fixes the rest: use shap.GradientExplainer, or compare "
                 "DeepExplainer's values against it and check additivity."
             )
-        return "\n".join(lines)
+        return wrap("\n".join(lines), indent=4)
 
 
 def _overlapping(module) -> bool:

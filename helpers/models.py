@@ -34,7 +34,10 @@ def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
 
 
 class MnistCNN(nn.Module):
-    """A small CNN for 28x28 grey images: ``(N, 1, 28, 28)`` in, ``(N, n_classes)`` logits out.
+    """A small CNN for 28x28 grey images: ``(N, 1, 28, 28)`` in, logits out.
+
+    The logits have shape ``(N, n_classes)``. Chapter 1 prints this class, so
+    its lines keep to the book's 79 columns.
 
     Parameters
     ----------
@@ -43,8 +46,9 @@ class MnistCNN(nn.Module):
 
     Notes
     -----
-    ``features`` holds three convolutions (16, 32, 64 channels; 28 -> 14 -> 7 pixels), then
-    averages 7x7 into 3x3 regions; ``classifier`` is one linear layer on those 576 numbers.
+    ``features`` holds three convolutions (16, 32, 64 channels; 28 -> 14 -> 7
+    pixels), then averages 7x7 into 3x3 regions; ``classifier`` is one linear
+    layer on those 576 numbers.
     """
 
     def __init__(self, n_classes: int = 10):

@@ -1,7 +1,8 @@
 """What a run uses, printed by every chapter's setup cell; and a quiet TensorFlow import.
 
 :func:`describe` reports the profile, the device, the library versions and where the data and
-weights come from; :func:`quiet_tensorflow` imports TensorFlow without its start-up log lines.
+weights come from; :func:`quiet_tensorflow` imports TensorFlow without its start-up log lines;
+:func:`wrap` keeps a printed line within the book's 79 columns.
 This module sits above :mod:`helpers.config` and :mod:`helpers.assets` (it imports both), so
 neither of them imports the other's caller: the package has no import cycle.
 """
@@ -12,12 +13,16 @@ import contextlib
 import logging
 import os
 import platform
+import re
 import sys
 import warnings
 from importlib import metadata
 
 from .assets import locate_dataset
 from .config import PROFILE_VAR, budget, offline
+
+#: The widest printed line the book shows without cutting it off (``tools/output_check.py``).
+LINE_WIDTH = 79
 
 _VERSIONED = ("numpy", "torch", "torchvision", "tensorflow-cpu", "keras", "shap", "captum")
 
@@ -107,6 +112,72 @@ def _device_line() -> str:
     return f"cpu ({torch.get_num_threads()} threads, no CUDA GPU visible)"
 
 
+def wrap(text: str, indent: int = 2, width: int = LINE_WIDTH) -> str:
+    """``text`` broken into lines of at most ``width`` characters, for printing.
+
+    Lines break at spaces; a word too long for a line (a file path) breaks after a ``/``.
+    Continuation lines start with ``indent`` spaces. Each line of a multi-line ``text`` is
+    wrapped on its own. A single word longer than a line (no space, no ``/``) stays whole.
+
+    Parameters
+    ----------
+    text : str
+        What to print.
+    indent : int
+        Spaces before every line after the first of each wrapped line.
+    width : int
+        The widest line, in characters.
+
+    Returns
+    -------
+    str
+        The same words in the same order, with line breaks.
+    """
+    pad = " " * indent
+    out = []
+    for source in text.split("\n"):
+        line, filled = "", False
+        for index, word in enumerate(source.split(" ")):
+            pieces = [word]
+            if len(word) > width - indent:
+                pieces = [piece for piece in re.split(r"(?<=/)", word) if piece]
+            for number, piece in enumerate(pieces):
+                joined = line + (" " if number == 0 and index > 0 else "") + piece
+                if filled and len(joined) > width:
+                    out.append(line.rstrip())
+                    line = pad + piece
+                else:
+                    line = joined
+                filled = filled or bool(piece)
+        out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def _budget_lines(label: str) -> str:
+    """The active budget's fields, ``name=value`` a few to a line, under ``label``."""
+    import dataclasses
+
+    items = []
+    for item in dataclasses.fields(budget()):
+        value = getattr(budget(), item.name)
+        if isinstance(value, dict):  # one entry per piece, so the dict breaks between entries
+            entries = [f"{key!r}: {entry!r}" for key, entry in value.items()] or [""]
+            entries[0], entries[-1] = "{" + entries[0], entries[-1] + "}"
+            items += [f"{item.name}={entries[0]}", *entries[1:]]
+        else:
+            items.append(f"{item.name}={value!r}")
+    pad = " " * len(label)
+    lines, line = [], label
+    for number, item in enumerate(items, start=1):
+        piece = item + ("," if number < len(items) else "")
+        if line.strip() and len(line) + 1 + len(piece) > LINE_WIDTH:
+            lines.append(line.rstrip())
+            line = pad
+        line += ("" if line in (label, pad) else " ") + piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
 def describe(datasets: tuple[str, ...] = (), weights: dict[str, str] | None = None) -> dict:
     """Print what this run uses: profile, device, versions, and whether data/weights are real.
 
@@ -133,14 +204,14 @@ def describe(datasets: tuple[str, ...] = (), weights: dict[str, str] | None = No
     }
     vers = " | ".join(f"{k} {v}" for k, v in info["versions"].items())
     print(f"Profile : {info['profile']}  (set {PROFILE_VAR}=fast|full to change)")
-    print(f"Budget  : {budget()}")
-    print(f"Device  : {info['device']}")
+    print(_budget_lines("Budget  : "))
+    print(wrap(f"Device  : {info['device']}", indent=10))
     print(f"Offline : {'yes, downloads disabled' if info['offline'] else 'no'}")
-    print(f"Versions: {vers}")
+    print(wrap(f"Versions: {vers}", indent=10))
     for name, where in info["data"].items():
-        print(f"Data    : {name}: {where}")
+        print(wrap(f"Data    : {name}: {where}", indent=10))
     for name, what in info["weights"].items():
-        print(f"Weights : {name}: {what}")
+        print(wrap(f"Weights : {name}: {what}", indent=10))
     return info
 
 

@@ -26,8 +26,8 @@ class History:
         if not self.train_loss:
             return "History(no epochs)"
         return (
-            f"{len(self.train_loss)} epochs in {self.seconds:.1f} s; last epoch: "
-            f"train loss {self.train_loss[-1]:.4f}, acc {self.train_acc[-1]:.2%} | "
+            f"{len(self.train_loss)} epochs in {self.seconds:.1f} s; last epoch:\n"
+            f"  train loss {self.train_loss[-1]:.4f}, acc {self.train_acc[-1]:.2%} | "
             f"val loss {self.val_loss[-1]:.4f}, acc {self.val_acc[-1]:.2%}"
         )
 

@@ -51,10 +51,29 @@ def test_describe_reports_profile_data_and_weights(use_preloaded, capsys, monkey
     info = report.describe(datasets=("mnist",), weights={"VGG19": "untrained (offline)"})
     out = capsys.readouterr().out
     assert info["profile"] == "fast" and "Profile : fast" in out
-    assert "Budget  : Budget(name='fast'" in out  # every budget number of the run, printed
+    assert "Budget  : name='fast'," in out  # every budget number of the run, printed
+    printed = " ".join(out.split())
+    for name, value in vars(report.budget()).items():
+        if isinstance(value, dict):
+            assert all(f"{k!r}: {v!r}" in printed for k, v in value.items()), name
+        else:
+            assert f"{name}={value!r}" in printed, name
+    assert max(len(line) for line in out.splitlines()) <= report.LINE_WIDTH
     assert "pre-loaded folder" in info["data"]["mnist"]
     assert "VGG19: untrained (offline)" in out
     assert "Offline : yes" in out and "cpu" in info["device"]
+
+
+def test_wrap_breaks_at_spaces_and_inside_long_paths():
+    path = "/a/very/long/folder/name/that/does/not/fit/on/one/line/of/the/page/file.pth"
+    text = report.wrap(f"Weights : model: file {path} (sha256 verified)", indent=10, width=40)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 40 and all(line.startswith(" " * 10) for line in lines[1:])
+    assert " ".join(line.strip() for line in lines).replace("/ ", "/") == (
+        f"Weights : model: file {path} (sha256 verified)"
+    )
+    assert report.wrap("short  ->  line") == "short  ->  line"
+    assert report.wrap("one\ntwo words", width=5) == "one\ntwo\n  words"
 
 
 def test_quiet_tensorflow_hides_startup_lines_and_two_warnings(monkeypatch, capfd):
