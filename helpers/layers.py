@@ -96,8 +96,9 @@ def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e
     TypeError
         For a model whose forward pass is not a known sequence of stages.
     ValueError
-        If ``layer`` is not on the model's main path (inside a residual block, say), or if
-        ``tail(head(x))`` differs from ``model(x)``.
+        If ``layer`` is not on the model's main path (inside a residual block, say), if it is
+        an in-place activation (``resnet.relu``, a ReLU of VGG's ``features``: the tail could
+        not be differentiated), or if ``tail(head(x))`` differs from ``model(x)``.
     """
     import torch
 
@@ -111,6 +112,15 @@ def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e
             f"{', '.join(cuts)}."
         )
     index = starts[id(layer)]
+    first = flat[index]
+    while isinstance(first, nn.Sequential) and len(first):
+        first = first[0]
+    if getattr(first, "inplace", False):
+        raise ValueError(
+            f"the tail would start with an in-place {type(first).__name__}: GradientExplainer "
+            "hands the tail a tensor that requires gradients, and autograd refuses to change it "
+            "in place. Cut at the module before it (its input), or set its inplace = False."
+        )
     head, tail = nn.Sequential(*flat[:index]), nn.Sequential(*flat[index:])
     was_training = model.training
     if was_training:

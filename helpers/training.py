@@ -185,6 +185,10 @@ def train_keras(
 def freeze(model, prefixes) -> int:
     """Stop training the parameters whose names start with one of ``prefixes``.
 
+    Only the gradient updates stop. A batch-norm layer among them still updates its running
+    mean and variance whenever the model runs in training mode (``model.train()``, which
+    :func:`train_torch` calls every epoch); put those layers in eval mode to keep them fixed.
+
     Parameters
     ----------
     model : torch.nn.Module

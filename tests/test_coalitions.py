@@ -135,3 +135,17 @@ def test_region_sums_and_top_k_overlap():
     )
     assert coalitions.top_k_overlap([3, 2, 1, 0], [3, 1, 2, 0], 2) == 0.5
     assert coalitions.top_k_overlap([3, 2, 1, 0], [3, 2, 0, 1], 2) == 1.0
+
+
+def test_owen_equals_shapley_in_some_non_additive_games():
+    # symmetric game, hierarchy splitting the players evenly: all equal by symmetry
+    v = np.array([bin(m).count("1") ** 2 for m in range(16)], dtype=float)
+    even = np.array([[0, 1, 1, 2], [2, 3, 1, 2], [4, 5, 2, 4]])
+    np.testing.assert_allclose(coalitions.owen_values(v, even), coalitions.shapley_values(v))
+    # interaction only inside a group ({0, 1} together earn 1), plus player 2 alone
+    v = np.array([float(m & 3 == 3) + 2.0 * bool(m & 4) for m in range(8)])
+    pair_then_two = np.array([[0, 1, 1, 2], [2, 3, 2, 3]])
+    np.testing.assert_allclose(coalitions.owen_values(v, pair_then_two), [0.5, 0.5, 2.0])
+    np.testing.assert_allclose(coalitions.shapley_values(v), [0.5, 0.5, 2.0])
+    # and the majority game, symmetric too but with an uneven hierarchy, is where they differ
+    # (test_owen_values_by_hand_for_a_majority_game)

@@ -272,3 +272,19 @@ def test_expected_gradients_at_in_chunks_adds_up_like_one_call():
     error_chunked = np.abs(chunked.sum(axis=1) - gap).max()
     error_one = np.abs(one.sum(axis=1) - gap).max()
     assert error_chunked < 0.1 * np.abs(gap).max() and error_one < 0.1 * np.abs(gap).max()
+
+
+def test_split_refuses_a_cut_before_an_in_place_activation():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(inplace=True), nn.Linear(6, 2)).eval()
+    background, images = torch.randn(5, 4), torch.randn(2, 4)
+    # what the refusal prevents: the tail's in-place ReLU fails inside autograd
+    tail = nn.Sequential(*list(model)[1:])
+    with torch.no_grad():
+        background_h, images_h = model[0](background), model[0](images)
+    with pytest.raises(RuntimeError, match="in-place"):
+        shap.GradientExplainer(tail, background_h).shap_values(images_h, nsamples=4)
+    with pytest.raises(ValueError, match="in-place ReLU.*inplace = False"):
+        layers.split_at(model, model[1], images)
+    head, tail = layers.split_at(model, model[2], images)  # after it: fine
+    assert tail(head(images)).shape == (2, 2)

@@ -163,8 +163,9 @@ def test_deeplift_rescale_rule_by_hand():
 def test_linear_on_the_segment_is_not_enough_for_deepshap_to_be_shapley():
     """f = ReLU(x1 - x2), x = (1, 1), b = (0, 0): f is 0 on the whole segment from b to x.
 
-    DeepLIFT and integrated gradients see only that segment and give (0, 0); the Shapley value
-    also uses the mixed inputs (1, 0) and (0, 1) and gives (+1/2, -1/2).
+    The ReLU's input is 0 at both ends, so DeepLIFT falls back on the gradient (ReLU'(0) = 0 in
+    PyTorch) and integrated gradients integrate 0: both give (0, 0). The Shapley value also
+    uses the mixed inputs (1, 0) and (0, 1) and gives (+1/2, -1/2).
     """
     model = ReluOfLinear([1.0, -1.0], 0.0).eval()
     x, b = torch.ones(1, 2), torch.zeros(1, 2)
@@ -174,6 +175,46 @@ def test_linear_on_the_segment_is_not_enough_for_deepshap_to_be_shapley():
     np.testing.assert_allclose(exact_shapley(v), [0.5, -0.5])
     np.testing.assert_allclose(deep, [0.0, 0.0], atol=1e-7)
     np.testing.assert_allclose(gradient, [0.0, 0.0], atol=1e-7)
+
+
+def test_deeplift_is_not_integrated_gradients_with_two_layers_of_relus():
+    """f = ReLU(ReLU(2 x1 - 1) + ReLU(x2) - 1), x = (1, 1), b = (0, 0), no unit on a kink.
+
+    DeepLIFT judges each unit by its two end points: multipliers 1/2 (first ReLU), 1 (second)
+    and 1/2 (output) give (1/2, 1/2), here the Shapley values. Integrated gradients follow the
+    segment, where f = 3t - 2 for t > 2/3 and 0 before: (2/3, 1/3). So DeepLIFT does not see
+    the model "on the segment" only.
+    """
+
+    class TwoLayers(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = nn.Linear(2, 2)
+            self.relu1, self.relu2 = nn.ReLU(), nn.ReLU()
+            self.out = nn.Linear(2, 1)
+            with torch.no_grad():
+                self.first.weight.copy_(torch.tensor([[2.0, 0.0], [0.0, 1.0]]))
+                self.first.bias.copy_(torch.tensor([-1.0, 0.0]))
+                self.out.weight.copy_(torch.tensor([[1.0, 1.0]]))
+                self.out.bias.copy_(torch.tensor([-1.0]))
+
+        def forward(self, x):
+            return self.relu2(self.out(self.relu1(self.first(x))))
+
+    model = TwoLayers().eval()
+    x, b = torch.ones(1, 2), torch.zeros(1, 2)
+    deep = shap.DeepExplainer(model, b).shap_values(x)[0, :, 0]
+    gradient = shap.GradientExplainer(model, b).shap_values(x, nsamples=4000, rseed=0)[0, :, 0]
+
+    def f(z):
+        hidden = np.maximum(np.stack([2 * z[:, 0] - 1, z[:, 1]], axis=1), 0)
+        return np.maximum(hidden.sum(axis=1) - 1, 0)
+
+    np.testing.assert_allclose(exact_shapley(baseline_game(f, np.ones(2), np.zeros(2))), [0.5, 0.5])
+    np.testing.assert_allclose(deep, [0.5, 0.5], atol=1e-6)
+    # Monte-Carlo: each value is 2 or 1 times an indicator of t > 2/3, SE <= 2 * 0.47 / sqrt(4000)
+    np.testing.assert_allclose(gradient, [2 / 3, 1 / 3], atol=0.05)
+    assert abs(gradient[0] - 0.5) > 0.1
 
 
 def test_deep_and_gradient_are_shapley_without_interactions():
@@ -248,6 +289,34 @@ def test_pytorch_softmax_is_treated_one_element_at_a_time():
         z, zb = net(x), net(b)
         ratio = ((torch.softmax(z, 1) - torch.softmax(zb, 1)) / (z - zb)).numpy()  # (2, 3)
     np.testing.assert_allclose(prob_values, logit_values * ratio[:, None, :], rtol=1e-4, atol=1e-7)
+
+
+def test_tensorflow_softmax_is_decomposed_and_adds_up_to_the_probabilities():
+    """shap/explainers/_deep/deep_tf.py: op_handlers["Softmax"] = softmax, which rebuilds the
+    softmax from exp, sum and division and propagates through each (chapter 2, Step 6). The
+    probability values add up exactly, and class k's map is *not* its logit map times one
+    number per image (which is what PyTorch's element-wise rule gives, the test above): the
+    other classes' logits get a share."""
+    from helpers import report
+
+    report.quiet_tensorflow()
+    import keras
+
+    rng = np.random.default_rng(0)
+    inputs = keras.Input(shape=(5,))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    logits = keras.layers.Dense(3)(hidden)
+    logit_model = keras.Model(inputs, logits)
+    prob_model = keras.Model(inputs, keras.layers.Softmax()(logits))
+    x = rng.normal(size=(2, 5)).astype("float32")
+    b = rng.normal(size=(1, 5)).astype("float32")
+    prob_values = shap.DeepExplainer(prob_model, b).shap_values(x, check_additivity=False)
+    logit_values = shap.DeepExplainer(logit_model, b).shap_values(x, check_additivity=False)
+    gap = prob_model(x).numpy() - prob_model(b).numpy()
+    np.testing.assert_allclose(prob_values.sum(axis=1), gap, atol=1e-5)
+    ratio = prob_values / logit_values  # (2, 5, 3): one number per image and class if 1-d
+    spread = ratio.std(axis=1) / np.abs(ratio).mean(axis=1)
+    assert spread.max() > 0.1, spread
 
 
 def test_functional_relu_uses_the_reference_mask():

@@ -107,6 +107,37 @@ def test_image_masker_inpainting_casts_pixels_to_uint8():
     assert inpainted[4:].min() > 40  # in 0..255 the shown pixels survive the cast
 
 
+def test_partition_map_depends_on_batch_size():
+    """``PartitionExplainer.owen`` (``shap/explainers/_partition.py``) pops up to
+    ``batch_size`` items from its priority queue before it evaluates them, so which groups get
+    opened within ``max_evals`` depends on the batch size: the same image, seed and budget give
+    another map (chapter 6, Step 2), though both share out the same total."""
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 255, (8, 8, 3)).astype(np.float32)
+    weights = rng.normal(size=(8 * 8 * 3, 2))
+
+    def model(images):
+        """Output 0 hangs mostly on a 2x2 corner: the queue wants to dig there."""
+        x = images.reshape(len(images), 8, 8, 3) / 255
+        corner = x[:, :2, :2].reshape(len(images), -1).sum(axis=1)
+        flat = x.reshape(len(images), -1)
+        return np.stack(
+            [10 * corner**2 + np.tanh(flat @ weights[:, 0]), np.tanh(flat @ weights[:, 1])], axis=1
+        )
+
+    masker = shap.maskers.Image(np.zeros(image.shape, dtype=np.float32), image.shape)
+    explainer = shap.PartitionExplainer(model, masker)
+    maps = {}
+    for batch_size in (1, 10):
+        np.random.seed(0)  # noqa: NPY002 (shap's queue breaks ties with numpy's global state)
+        maps[batch_size] = explainer(
+            image[None], max_evals=60, batch_size=batch_size, silent=True
+        ).values
+    assert np.abs(maps[1] - maps[10]).max() > 0.5  # measured: 1.8, on a total of 490
+    for batch_size in (1, 10):
+        np.testing.assert_allclose(maps[batch_size].sum(), maps[1].sum(), rtol=1e-5)
+
+
 def _conv_relu_pool_net(pool, seed=0):
     """Conv -> ReLU -> ``pool`` -> Linear on 8x8 grey images, random weights; and its data."""
     torch.manual_seed(seed)

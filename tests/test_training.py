@@ -117,3 +117,13 @@ def test_freeze_stops_training_named_parameters():
     assert model[3].weight.requires_grad
     with pytest.raises(ValueError, match="no parameter of the model starts with 'conv9'"):
         training.freeze(model, ["conv9"])
+
+
+def test_freeze_leaves_batch_norm_statistics_updating_in_training_mode():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.BatchNorm1d(8), nn.Linear(8, 2))
+    training.freeze(model, ["1", "2"])
+    weight, mean = model[2].weight.detach().clone(), model[2].running_mean.clone()
+    _train_on_blobs(model, epochs=1)
+    assert torch.equal(model[2].weight, weight)  # the parameters are frozen
+    assert not torch.equal(model[2].running_mean, mean)  # the statistics are not
