@@ -27,6 +27,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 # Chapters whose code is unchanged since the last build are not executed again (the cache in
 # _build/.jupyter_cache); after changing helpers/, run `make clean` first.
+# A self-check that fails on a worked solution fails the build (helpers.report.self_check).
+book: export SHAP_COURSE_STRICT_CHECKS = 1
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --all
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
@@ -34,6 +36,7 @@ book: $(STAMP)
 # Everything `make test` runs is offline and in the fast profile.
 test: export SHAP_COURSE_OFFLINE = 1
 test: export SHAP_COURSE_PROFILE = fast
+test: export SHAP_COURSE_STRICT_CHECKS = 1
 test: $(STAMP) lint pairs workflow-check browser-deps unit-coverage book-check output-check \
 	nbval-check browser-check
 

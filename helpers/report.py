@@ -266,3 +266,48 @@ def with_units(table, units: dict[str, str] | None = None, digits: int = 2):
         width = 7 + (places + 1 if places else 0)
         shown[column] = [f"{value:>{width},.{places}f} {unit}" for value in table[column]]
     return shown
+
+
+STRICT_CHECKS_VAR = "SHAP_COURSE_STRICT_CHECKS"
+
+
+def self_check(answer: str, namespace, checks) -> bool:
+    """Tell a student whether an exercise's answer passes its checks, without the solution.
+
+    Each check is a property every right answer has (a shape, a sum, a sign), so the cell
+    shows what is tested but not how to get there. In the course's own builds
+    (``SHAP_COURSE_STRICT_CHECKS=1``, set by ``make test`` and ``make book``) a failed check
+    raises, so the worked solution is tested against the same checks the students get.
+
+    Parameters
+    ----------
+    answer : str
+        The name the exercise asks the student to define.
+    namespace : Mapping
+        Where to look it up: ``globals()`` of the notebook.
+    checks : Mapping of str to callable
+        ``description -> check(value) -> bool``.
+
+    Returns
+    -------
+    bool
+        Whether every check passed (``False`` when ``answer`` is not defined yet).
+    """
+    strict = os.environ.get(STRICT_CHECKS_VAR, "") == "1"
+    if answer not in namespace:
+        if strict:
+            raise AssertionError(f"self-check: {answer} is not defined by the solution")
+        print(f"Not yet: define `{answer}` first, as the exercise asks.")
+        return False
+    value, failed = namespace[answer], []
+    for description, check in checks.items():
+        try:
+            passed = bool(check(value))
+        except Exception as err:  # a wrong type or shape is a failed check, not a crash
+            passed, description = False, f"{description} ({type(err).__name__}: {err})"
+        print(("right: " if passed else "not yet: ") + description)
+        if not passed:
+            failed.append(description)
+    if failed and strict:
+        raise AssertionError(f"self-check of {answer} failed: {failed}")
+    return not failed

@@ -145,3 +145,26 @@ def test_with_units_writes_measured_columns_with_their_unit_and_keeps_the_table(
     assert [s.strip() for s in one_digit] == ["0.1 s", "12.5 s"]
     with pytest.raises(KeyError, match="no column"):
         report.with_units(table, {"time": "s"})
+
+
+def test_self_check_says_what_is_missing_right_and_wrong(monkeypatch, capsys):
+    monkeypatch.delenv(report.STRICT_CHECKS_VAR, raising=False)
+    checks = {"three numbers": lambda v: len(v) == 3, "all positive": lambda v: min(v) > 0}
+    assert report.self_check("answer", {}, checks) is False
+    assert "define `answer` first" in capsys.readouterr().out
+    assert report.self_check("answer", {"answer": [1, 2, 3]}, checks) is True
+    assert capsys.readouterr().out == "right: three numbers\nright: all positive\n"
+    assert report.self_check("answer", {"answer": [1, -2, 3]}, checks) is False
+    assert "not yet: all positive" in capsys.readouterr().out
+    assert report.self_check("answer", {"answer": 5}, checks) is False  # len(5) raises
+    assert "not yet: three numbers (TypeError" in capsys.readouterr().out
+
+
+def test_self_check_raises_in_the_course_builds(monkeypatch):
+    monkeypatch.setenv(report.STRICT_CHECKS_VAR, "1")
+    checks = {"positive": lambda v: v > 0}
+    assert report.self_check("answer", {"answer": 1}, checks) is True
+    with pytest.raises(AssertionError, match="self-check of answer failed"):
+        report.self_check("answer", {"answer": -1}, checks)
+    with pytest.raises(AssertionError, match="not defined by the solution"):
+        report.self_check("answer", {}, checks)

@@ -1,6 +1,7 @@
 import re
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 import student
@@ -137,3 +138,18 @@ def test_colab_links_are_written_between_the_markers_and_refused_without_them(tm
     with pytest.raises(ValueError, match="colab-links: start"):
         student.write_colab_links(page)
     assert page.read_text() == "no markers here\n"
+
+
+def test_self_checks_stay_in_the_student_edition_and_name_what_the_exercise_asks():
+    found = 0
+    for chapter in CHAPTERS:
+        notebook = student.student_notebook(jupytext.read(chapter))
+        markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+        for cell in notebook.cells:
+            match = re.search(r'report\.self_check\(\s*"(\w+)"', cell.source)
+            if cell.cell_type != "code" or match is None:
+                continue
+            found += 1
+            # the exercise text names the variable the check reads
+            assert f"`{match.group(1)}`" in markdown, (chapter.name, match.group(1))
+    assert found >= 4
