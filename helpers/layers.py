@@ -18,13 +18,17 @@ sampled point (``samples_delta`` is set to the hooked layer input in
 ``shap/explainers/_gradient.py``, ``_PyTorchGradient.shap_values``), so its values do not add
 up. Chapter 5 and ``tests/test_layers.py`` measure both.
 
-The split works for the architectures of the course, whose ``forward`` is a plain sequence of
-stages: torchvision's ResNet and VGG, :class:`helpers.models.MnistCNN` and any
-``nn.Sequential``. The pieces share the model's modules (no copy of the weights).
+For the architectures of the course, whose ``forward`` is a plain sequence of stages
+(torchvision's ResNet and VGG, :class:`helpers.models.MnistCNN` and any ``nn.Sequential``), the
+pieces are ``nn.Sequential`` containers of the model's modules. Any other model, or a cut inside
+a stage, is traced with ``torch.fx`` and cut in its graph: the pieces are then
+``torch.fx.GraphModule`` objects. Either way they share the model's modules (no copy of the
+weights), and a cut that a skip connection crosses is refused with an error that names it.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -68,16 +72,114 @@ def _flatten(stages: list[nn.Module]) -> tuple[list[nn.Module], dict[int, int]]:
     return flat, starts
 
 
+def _describe(node) -> str:
+    """A graph node in words: the module it calls, or the function or method."""
+    if node.op == "call_module":
+        return f"module `{node.target}`"
+    if node.op == "placeholder":
+        return f"the model's input `{node.target}`"
+    name = getattr(node.target, "__name__", str(node.target))
+    return f"`{name}`"
+
+
+def _module_path(node) -> str:
+    """Dotted name of the innermost module a traced node ran in ('' at the top level)."""
+    stack = node.meta.get("nn_module_stack") or {}
+    return next(reversed(stack), "").split("@")[0] if stack else ""
+
+
+def _split_fx(model: nn.Module, layer: nn.Module, qualname: str):
+    """Cut ``model``'s torch.fx graph at the input of ``layer``: (head, tail) GraphModules."""
+    from torch import fx
+
+    class _Tracer(fx.Tracer):  # the layer stays one call, whatever it contains
+        def is_leaf_module(self, module, name):
+            return module is layer or super().is_leaf_module(module, name)
+
+    try:
+        graph = _Tracer().trace(model)
+    except Exception as err:  # torch.fx raises many kinds on untraceable code
+        raise TypeError(
+            f"split_at cuts a model in its torch.fx graph, and {type(model).__name__} cannot be "
+            f"traced ({type(err).__name__}: {err}). Remove data-dependent Python control flow "
+            "from its forward, or pass an nn.Sequential that computes the same function."
+        ) from err
+    calls = [n for n in graph.nodes if n.op == "call_module" and n.target == qualname]
+    if len(calls) != 1:
+        raise ValueError(
+            f"`{qualname}` runs {len(calls)} times in {type(model).__name__}.forward; a cut needs "
+            "a module that runs once."
+        )
+    call = calls[0]
+    if (
+        len(call.all_input_nodes) != 1
+        or not call.args
+        or call.args[0] is not call.all_input_nodes[0]
+    ):
+        raise ValueError(
+            f"`{qualname}` takes {len(call.all_input_nodes)} tensors; a cut needs one input."
+        )
+    cut = call.args[0]
+
+    def ancestors(node) -> set:
+        seen, todo = set(), [node]
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(current.all_input_nodes)
+        return seen
+
+    before = ancestors(cut)
+    output = next(n for n in graph.nodes if n.op == "output")
+    needed = ancestors(output)
+    after = [n for n in graph.nodes if n in needed and n not in before]
+    for node in after:
+        if node.op == "placeholder":
+            raise ValueError(f"the model's input `{node.target}` is used after the cut as well.")
+        for used in node.all_input_nodes:
+            if used in before and used is not cut and used.op != "get_attr":
+                where = _module_path(node)
+                shared = itertools.takewhile(
+                    lambda pair: pair[0] == pair[1],
+                    zip(qualname.split("."), where.split("."), strict=False),
+                )
+                block = ".".join(a for a, _ in shared)
+                hint = f" (at the input of `{block}`, the block that holds it)" if block else ""
+                raise ValueError(
+                    f"a skip connection crosses a cut at the input of `{qualname}`: "
+                    f"{_describe(node)}" + (f" in `{where}`" if where else "") + " also uses "
+                    f"the output of {_describe(used)}, computed before the cut. Cut before the "
+                    f"connection starts{hint} or after it joins."
+                )
+
+    head_graph, env = fx.Graph(), {}
+    for node in graph.nodes:
+        if node in before:
+            env[node] = head_graph.node_copy(node, lambda n: env[n])
+    head_graph.output(env[cut])
+    tail_nodes = [n for n in after if n.op != "output"]
+    attrs = {u for n in tail_nodes for u in n.all_input_nodes if u.op == "get_attr"}
+    tail_graph = fx.Graph()
+    env = {cut: tail_graph.placeholder("layer_input")}
+    for node in graph.nodes:
+        if node in attrs or node in tail_nodes:
+            env[node] = tail_graph.node_copy(node, lambda n: env[n])
+    tail_graph.output(fx.map_arg(output.args[0], lambda n: env[n]))
+    return fx.GraphModule(model, head_graph), fx.GraphModule(model, tail_graph)
+
+
 def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e-5):
     """Split ``model`` just before ``layer``: ``tail(head(x)) == model(x)``.
 
     Parameters
     ----------
     model : nn.Module
-        A torchvision ResNet or VGG, a :class:`helpers.models.MnistCNN`, or an ``nn.Sequential``.
+        Any model ``torch.fx`` can trace (torchvision's classifiers among them).
     layer : nn.Module
         The module whose *input* is the cut: a stage (``resnet.layer3``), a block
-        (``resnet.layer3[1]``) or a module of a sequence (``vgg.features[16]``).
+        (``resnet.layer3[1]``) or a module of a sequence (``vgg.features[16]``); it must run
+        once, on one tensor, and nothing after it may use a value from before it.
     example_input : torch.Tensor, shape (N, ...)
         A small batch in the model's input layout; the split is checked on it.
     atol : float
@@ -85,7 +187,7 @@ def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e
 
     Returns
     -------
-    head, tail : nn.Sequential
+    head, tail : nn.Sequential or torch.fx.GraphModule
         ``head`` maps ``(N, ...)`` inputs to the layer's input ``(N, C, h, w)`` (or ``(N, D)``);
         ``tail`` maps that to the model's output ``(N, K)``. They share the model's modules,
         hence its mode: put the model in eval mode before explaining (a warning says so when it
@@ -94,25 +196,23 @@ def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e
     Raises
     ------
     TypeError
-        For a model whose forward pass is not a known sequence of stages.
+        For a model that ``torch.fx`` cannot trace.
     ValueError
-        If ``layer`` is not on the model's main path (inside a residual block, say), if it is
-        an in-place activation (``resnet.relu``, a ReLU of VGG's ``features``: the tail could
-        not be differentiated), or if ``tail(head(x))`` differs from ``model(x)``.
+        If a skip connection crosses the cut (a layer inside a residual block, say: the error
+        names the connection and the block to cut at instead), if ``layer`` runs more than once
+        or takes several tensors, if it is an in-place activation (``resnet.relu``, a ReLU of
+        VGG's ``features``: the tail could not be differentiated), or if ``tail(head(x))``
+        differs from ``model(x)``.
     """
     import torch
 
-    flat, starts = _flatten(_stages(model))
-    if id(layer) not in starts:
-        names = {id(m): n for n, m in model.named_modules()}
-        cuts = sorted({names.get(key, "?") for key in starts} - {"?"})
+    names = {id(m): n for n, m in model.named_modules() if m is not model}
+    if id(layer) not in names:
         raise ValueError(
-            f"{type(layer).__name__} is not a point where {type(model).__name__} can be cut in "
-            f"two (everything after it must depend on its input alone). Cut points: "
-            f"{', '.join(cuts)}."
+            f"{type(layer).__name__} is not a module of {type(model).__name__}: pass the "
+            "module object itself, e.g. model.layer3 or model.features[16]."
         )
-    index = starts[id(layer)]
-    first = flat[index]
+    first = layer
     while isinstance(first, nn.Sequential) and len(first):
         first = first[0]
     if getattr(first, "inplace", False):
@@ -121,7 +221,15 @@ def split_at(model: nn.Module, layer: nn.Module, example_input, atol: float = 1e
             "hands the tail a tensor that requires gradients, and autograd refuses to change it "
             "in place. Cut at the module before it (its input), or set its inplace = False."
         )
-    head, tail = nn.Sequential(*flat[:index]), nn.Sequential(*flat[index:])
+    try:
+        flat, starts = _flatten(_stages(model))
+    except TypeError:
+        flat, starts = [], {}
+    if id(layer) in starts:  # a stage of a known sequence: nn.Sequential pieces
+        index = starts[id(layer)]
+        head, tail = nn.Sequential(*flat[:index]), nn.Sequential(*flat[index:])
+    else:  # anything else: cut the torch.fx graph
+        head, tail = _split_fx(model, layer, names[id(layer)])
     was_training = model.training
     if was_training:
         warnings.warn(

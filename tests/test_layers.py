@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import shap
@@ -43,21 +45,61 @@ def test_vgg_splits_inside_features():
         torch.testing.assert_close(tail(head(x)), vgg(x))
 
 
-def test_split_refuses_a_layer_inside_a_residual_block_and_unknown_models():
+def test_split_refuses_a_layer_inside_a_residual_block_naming_the_skip_connection():
     resnet = import_torchvision().models.resnet18(weights=None, num_classes=4).eval()
-    with pytest.raises(ValueError, match="Cut points: .*layer3"):
-        layers.split_at(resnet, resnet.layer3[0].conv1, torch.rand(1, 3, 32, 32))
+    x = torch.rand(1, 3, 32, 32)
+    with pytest.raises(ValueError, match=r"skip connection.*layer3\.0.*input of `layer3\.0`"):
+        layers.split_at(resnet, resnet.layer3[0].conv2, x)
+    # the block's first convolution receives the block's own input: that cut is fine
+    head, tail = layers.split_at(resnet, resnet.layer3[0].conv1, x)
+    with torch.no_grad():
+        torch.testing.assert_close(head(x), layers.split_at(resnet, resnet.layer3[0], x)[0](x))
+        torch.testing.assert_close(tail(head(x)), resnet(x))
 
-    class Custom(nn.Module):
+    class Branching(nn.Module):  # forward decides by the data: torch.fx cannot trace it
         def __init__(self):
             super().__init__()
-            self.a = nn.Linear(2, 2)
+            self.a, self.b = nn.Linear(2, 2), nn.Linear(2, 2)
 
         def forward(self, x):
-            return self.a(x) + x
+            return self.b(self.a(x)) if x.sum() > 0 else self.b(x)
 
-    with pytest.raises(TypeError, match="nn.Sequential"):
-        layers.split_at(Custom(), Custom().a, torch.rand(1, 2))
+    model = Branching()
+    with pytest.raises(TypeError, match="cannot be traced"):
+        layers.split_at(model, model.b, torch.rand(1, 2))
+
+
+TORCHVISION_CUTS = {
+    # model: (a cut between blocks, a cut that a block's skip connection crosses)
+    "mobilenet_v3_small": ("features.5", "features.5.block.1"),
+    "efficientnet_b0": ("features.3", "features.3.1.block.1"),
+    "convnext_tiny": ("features.2", "features.1.0.block.1"),
+    "regnet_y_400mf": ("trunk_output.block2", "trunk_output.block2.block2-1.f.b"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION_CUTS))
+def test_split_any_traceable_torchvision_model(name):
+    """torch.fx cut: tail(head(x)) == model(x) between blocks, and a refusal naming the skip
+    connection inside one; the pieces share the model's weights and explain like any model."""
+    tv = import_torchvision()
+    torch.manual_seed(0)
+    model = getattr(tv.models, name)(weights=None, num_classes=5).eval()
+    modules = dict(model.named_modules())
+    between, inside = TORCHVISION_CUTS[name]
+    x = torch.rand(2, 3, 32, 32)
+    head, tail = layers.split_at(model, modules[between], x)
+    with torch.no_grad():
+        torch.testing.assert_close(tail(head(x)), model(x), rtol=1e-5, atol=1e-5)
+    shared = {id(p) for p in model.parameters()}
+    assert {id(p) for p in tail.parameters()} <= shared
+    block = inside.rsplit(".block", 1)[0] if ".block." in inside else inside.rsplit(".", 2)[0]
+    with pytest.raises(ValueError, match=rf"skip connection.*`{re.escape(block)}"):
+        layers.split_at(model, modules[inside], x)
+    values = shap.GradientExplainer(tail, head(x).detach()).shap_values(
+        head(x[:1]).detach(), nsamples=2, ranked_outputs=1, rseed=0
+    )[0]
+    assert values.shape[1:-1] == head(x).shape[1:]
 
 
 def test_split_detects_a_forward_that_is_not_its_stages():
