@@ -189,3 +189,13 @@ def test_notebooks_are_rendered_as_jupyter_shows_them_and_checked(tmp_path, caps
     out = capsys.readouterr().out
     assert "FAIL bad.ipynb" in out and "MyST markup shown as text: ':::'" in out
     assert "ok   good.ipynb" in out
+    # a solution's code cell: folded when marked source_hidden, as JupyterLab shows it
+    code = nbformat.v4.new_code_cell("# @title Solution\nanswer = 42")
+    (folder / "bad.ipynb").unlink()
+    code.metadata["jupyter"] = {"source_hidden": True}
+    nbformat.write(nbformat.v4.new_notebook(cells=[*cells[:1], code]), folder / "good.ipynb")
+    assert browser_check.main([str(site), str(shots), "--notebooks", str(folder)]) == 0
+    del code.metadata["jupyter"]
+    nbformat.write(nbformat.v4.new_notebook(cells=[*cells[:1], code]), folder / "shown.ipynb")
+    assert browser_check.main([str(site), str(shots), "--notebooks", str(folder)]) == 1
+    assert "solution's code is shown" in capsys.readouterr().out

@@ -296,7 +296,13 @@ def render_notebooks(folder: Path, out: Path) -> list[str]:
     exporter = HTMLExporter(template_name="lab")
     names = []
     for path in sorted(Path(folder).glob("*.ipynb")):
-        body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            # JupyterLab folds an input marked source_hidden (Colab: cellView form); the
+            # static template ignores the mark, so fold it here as the student sees it
+            if cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"):
+                cell.metadata["transient"] = {"remove_source": True}
+        body, _ = exporter.from_notebook_node(notebook)
         (out / f"{path.stem}.html").write_text(body)
         names.append(path.stem)
     return names
@@ -321,6 +327,8 @@ def notebook_view_problems(facts: dict) -> list[str]:
         open) and ``solutions`` ("Solution" headings), as ``_VIEW_FACTS`` returns them.
     """
     problems = [f"MyST markup shown as text: {m!r}" for m in MYST_MARKERS if m in facts["text"]]
+    if "@title Solution" in facts["text"]:
+        problems.append("a solution's code is shown, not folded (source_hidden)")
     if facts["open"]:
         problems.append(f"{facts['open']} folded block(s) shown open")
     if facts["solutions"] and not facts["folded"]:
