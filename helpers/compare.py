@@ -66,10 +66,9 @@ from scipy.stats import t as student_t
 
 from .layouts import to_numpy
 
-#: The interval's one-sided level: "differ" needs all of a 95 % interval below 1.
-NOMINAL_FALSE_DIFFER = 0.025
 #: The rate of "differ" when both sides estimate the same pattern that the tests assert, by
-#: simulation (measured 0.9 to 2.3 %, see the module's docstring), at the default ``level``.
+#: simulation (measured 0.9 to 2.3 %, see the module's docstring), at the default ``level``
+#: of 0.95, whose nominal one-sided rate is 2.5 % ("differ" needs all of the interval below 1).
 FALSE_DIFFER_RATE = 0.04
 
 # The six pairs of the four maps (0 A, 1 A', 2 B, 3 B'): 0 and 5 are the repeats.

@@ -145,7 +145,12 @@ def _split_fx(model: nn.Module, layer: nn.Module, qualname: str):
                     zip(qualname.split("."), where.split("."), strict=False),
                 )
                 block = ".".join(a for a, _ in shared)
-                hint = f" (at the input of `{block}`, the block that holds it)" if block else ""
+                hint = (
+                    f" (perhaps at the input of `{block}`, the block that holds both ends,"
+                    " if the connection starts inside it)"
+                    if block
+                    else ""
+                )
                 raise ValueError(
                     f"a skip connection crosses a cut at the input of `{qualname}`: "
                     f"{_describe(node)}" + (f" in `{where}`" if where else "") + " also uses "
