@@ -2,59 +2,75 @@
 
 A map is an estimate: run the same explainer again with another seed and another background
 of the same size and it moves. Two methods' maps can therefore disagree because the methods
-differ, or only because each is noisy. :func:`compare_maps` takes each method's maps **and a
-repeat of each** (A and A', B and B') and separates the two:
+differ, or only because each is noisy. :func:`compare_maps` takes **several runs of each
+method** (A_1, A_2, ... and B_1, B_2, ...; each run its own seed and its own background,
+disjoint from every other run's) and separates the two. Per image, over the pixels:
 
-* ``reliability_a`` is how well A agrees with its own repeat A' (Pearson correlation over the
-  pixels, per image), likewise for B;
-* ``agreement`` is how well A agrees with B (the mean over the four pairs A-B, A-B', A'-B,
-  A'-B');
-* ``corrected`` is the mean agreement divided by the mean of ``sqrt(reliability_a *
-  reliability_b)`` over the images, Spearman's (1904) correction for attenuation: when each map
-  is a fixed pattern plus noise that is independent between all four runs, the correlation of
-  two noisy maps is the correlation of their patterns times the square root of the product of
-  their reliabilities. So ``corrected`` estimates how alike the two *patterns* are (in
-  expectation: the estimate scatters around it); it is near 1 when B is only another repeat
-  of A, or estimates A's pattern with less noise, as long as both reliabilities are clearly
-  above 0;
-* ``interval`` is a jackknife-t interval of ``corrected`` over images (leave one image out, on
-  the log scale, Student's t with N - 1 degrees of freedom).
+* ``reliability_a`` is how well A agrees with itself: the covariance of two of its runs,
+  averaged over its pairs of runs, over its runs' mean variance; likewise for B;
+* ``agreement`` is how well A agrees with B: the A-B covariance averaged over every pair of
+  runs, over the geometric mean of the two sides' variances (with two runs a side and equal
+  noise, about the mean Pearson correlation). Covariances are averaged before scaling so that
+  a noisier run weighs the same in the agreement as in the reliability;
+* ``corrected`` is the mean agreement over the images divided by the mean of
+  ``sqrt(reliability_a * reliability_b)``: Spearman's (1904) correction for attenuation. When
+  each run is a fixed pattern plus noise independent between runs, an image's expected
+  agreement is the correlation of the two patterns times that square root, so ``corrected``
+  estimates a reliability-weighted mean, over **these** images, of the correlation between
+  the two methods' expected maps. It is 1 when B is another run of A, or estimates A's
+  pattern with less noise. The square root of a noisy reliability biases it upward
+  (simulated: 1.003 to 1.013 on average where it should be 1; 1.07 with 90 % of the noise
+  shared across images and runs of unequal noise);
+* ``interval`` is a jackknife-t interval of ``corrected`` (log scale when it is positive).
+  With **three or more runs a side** it leaves out one run at a time, with Welch-Satterthwaite
+  degrees of freedom: the runs are the independent units, however much the images of one run
+  share, and the interval is about these images. With **two runs** on a side it can only
+  leave out one image at a time (t with N - 1 degrees of freedom), which assumes that the
+  images' noise is independent.
 
-The verdict is ``"the same"`` when a margin was given and the whole interval lies above
-``1 - margin``; otherwise ``"differ"`` when the whole interval lies below 1, and ``"cannot
-tell"`` when it does not: failing to find a difference is not evidence of sameness. When either
-method's mean agreement with its own repeat is not clearly above 0, there is nothing to correct
-by and the verdict is ``"cannot tell"``.
+The verdict is ``"differ"`` when the whole interval lies below 1; ``"the same"`` only with
+three or more runs a side, a margin, and the whole interval above ``1 - margin``; otherwise
+``"cannot tell"``: failing to find a difference is not evidence of sameness. When either
+method's mean agreement with itself is not clearly above 0, there is nothing to correct by
+and the verdict is ``"cannot tell"``.
 
-**Independent runs.** The four runs must not share a background or a seed: if A and B are
-explained with the same background images, their shared noise raises the A-B agreement,
-pushes ``corrected`` up and hides real differences (the report flags an interval wholly above
-1, which independent runs make unlikely).
+**Independent runs.** No two runs may share a background or a seed: if A and B are explained
+with the same background images, their shared noise raises the A-B agreement, pushes
+``corrected`` up and hides real differences (the report flags an interval wholly above 1;
+a run much noisier than the others can also cause it).
 
-Why this interval: simulated under the null (the same pattern on both sides; 8 to 30 images;
-white noise, equal on both sides, one side six times noisier, or varying from image to image),
-a percentile bootstrap over images said "differ" 4 to 5 % of the time for a nominal 2.5 %, and
-a permutation test that relabels the four maps 10 to 15 % of the time once the two sides' noise
-differed (they are then not exchangeable). The jackknife-t interval said "differ" 0.9 to 2.3 %
-of the time; :data:`FALSE_DIFFER_RATE` is the bound the tests assert. Real maps have noise that is
-correlated between neighbouring pixels; the simulations do not cover that. Nor do they cover
-images whose reliability is near or below 0: such an image adds its agreement to the
-numerator but nothing to the denominator (its square root is taken of 0), which raises
-``corrected``; read it with care when the table of reliabilities shows such images.
+**Noise shared across images.** Every image of one run is explained with the same background
+draw (DeepExplainer's and GradientExplainer's usual set-up), so one draw's peculiarities move
+all the maps of that run alike, and the images are not independent samples. Simulated with half
+of the noise variance common to the images of a run, the interval over images lay below 1 for
+13 to 14 % of data sets whose two sides estimate the same pattern (nominal 2.5 %).
+``noise_sharing`` (the mean correlation between images of the difference of two runs) detects
+noise shared with one sign; with two runs a side no verdict is given above
+:data:`SHARED_NOISE_LIMIT`. It does not see noise shared with a sign that varies by image, so
+two runs a side are for exploring; a verdict to rely on needs three or more.
 
-**Noise shared across images.** The interval treats the images as independent samples. When
-every image is explained with the same background draw (DeepExplainer's usual set-up), one
-draw's peculiarities move all the maps alike: simulated with half of the noise variance common
-to all images, the interval lay below 1 for 13 to 14 % of data sets whose two sides estimate
-the same pattern. ``noise_sharing`` measures it (the mean correlation between images of their
-repeat differences, which are pure noise); above :data:`SHARED_NOISE_LIMIT` no verdict is
-given. A sound comparison then needs several background draws per side, not more images.
+Simulated (10 images, 64 pixels; white noise, equal or unequal on the two sides, each run's
+noise scale spread by a factor of about 1.8, 0 to 90 % of it shared across images): over runs
+(three a side) the interval said "differ" for 0.0 to 0.8 % of data sets whose two sides
+estimate the same pattern, and "the same" (margin 0.05) for 1.0 to 3.0 % of those whose
+patterns correlate at exactly 0.95 (nominal 2.5 % each). The price is power: a change to
+pattern correlation 0.9 was found in 91 % of data sets with four runs a side, 48 % with three
+(60 % and 22 % with half of the noise shared). Over images (two runs), with independent noise:
+"differ" 0.9 to 2.3 %, but "the same" 9 to 10 % at the margin, which is why it never says so.
+Rejected by the same simulations: a percentile bootstrap over images (4 to 5 % "differ"), a
+permutation test that relabels the runs (10 to 15 % once the two sides' noise differed),
+K_a + K_b - 2 degrees of freedom (4.2 % "the same"), averaging Pearson correlations over the
+runs (up to 4.0 %). Real maps have noise that is correlated between neighbouring pixels, or
+dominated by a few background images; the simulations do not cover that. Nor do they cover
+images whose reliability is near 0: such an image's agreement is near 0 while its clipped
+square root is not, which lowers ``corrected``; read it with care when the table of
+reliabilities shows such images.
 
 What the comparison handles (each tested in ``tests/test_compare.py``):
 
 * different grids: every map is block-averaged to the coarsest grid (:func:`pool_to`);
 * different scales: Pearson correlation does not change when a map is multiplied by c > 0;
-* shared zeros: pixels where all four maps are exactly 0 (blank in the image and in every
+* shared zeros: pixels where every run's map is exactly 0 (blank in the image and in every
   background) are left out per image, so they cannot make unrelated maps look alike. Only
   exact zeros: pixels near 0 in every map, or with ``absolute=True`` a region that every map
   marks, still raise the agreement of unrelated maps;
@@ -87,9 +103,6 @@ FALSE_DIFFER_RATE = 0.04
 #: with independent noise; independent noise on 64 pixels measured at most 0.08 (0.025 on
 #: 256 pixels), shared noise about its share.
 SHARED_NOISE_LIMIT = 0.1
-
-# The six pairs of the four maps (0 A, 1 A', 2 B, 3 B'): 0 and 5 are the repeats.
-_PAIRS = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
 
 
 def pool_to(maps, shape: tuple[int, int]) -> np.ndarray:
@@ -135,6 +148,47 @@ def _pearson(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:
         if denominator > 0:
             out[i] = (x * y).sum() / denominator
     return out
+
+
+def _pairwise(sets: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """(P, N, D) runs of N maps -> (P, P, N): each pair of runs' covariance over the kept
+    pixels, per image (nan where fewer than 3 pixels are kept)."""
+    n_runs, n = sets.shape[:2]
+    out = np.full((n_runs, n_runs, n), np.nan)
+    for i in range(n):
+        x = sets[:, i, keep[i]]
+        if x.shape[1] < 3:
+            continue
+        x = x - x.mean(axis=1, keepdims=True)
+        out[:, :, i] = (x @ x.T) / x.shape[1]
+    return out
+
+
+def _per_image(pairs: np.ndarray, runs_a, runs_b):
+    """Agreement and each side's reliability per image, from the covariances of
+    :func:`_pairwise`.
+
+    The covariances are averaged over the pairs of runs first and scaled once, by each side's
+    mean variance: ``agreement = mean cov(A_k, B_l) / sqrt(var_A var_B)`` and ``reliability_a
+    = mean_{k<l} cov(A_k, A_l) / var_A``. Averaging Pearson correlations instead would let a
+    noisier run weigh less in the reliability than in the agreement, which biases the
+    corrected agreement upward when runs differ in noise.
+    """
+
+    def mean_of(index_pairs):
+        return np.nanmean([pairs[i, j] for i, j in index_pairs], axis=0)
+
+    within_a = [(i, j) for k, i in enumerate(runs_a) for j in runs_a[k + 1 :]]
+    within_b = [(i, j) for k, i in enumerate(runs_b) for j in runs_b[k + 1 :]]
+    across = [(i, j) for i in runs_a for j in runs_b]
+    var_a = np.nanmean([pairs[i, i] for i in runs_a], axis=0)
+    var_b = np.nanmean([pairs[i, i] for i in runs_b], axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (
+            mean_of(across) / np.sqrt(var_a * var_b),
+            mean_of(within_a) / var_a,
+            mean_of(within_b) / var_b,
+        )
 
 
 def _noise_sharing(maps: np.ndarray, repeat: np.ndarray, keep: np.ndarray) -> float:
@@ -187,6 +241,44 @@ def _jackknife_interval(agreement, reliability_a, reliability_b, level: float):
     return (float(np.exp(low)), float(np.exp(high))) if log_scale else (low, high)
 
 
+def _run_jackknife_interval(pairs: np.ndarray, runs_a, runs_b, level: float):
+    """Leave-one-run-out t interval of the corrected agreement, on the log scale.
+
+    The runs are the independent units (each its own background draw and seed), whatever the
+    images share: leave out each run of A in turn, then each run of B, and add the two sides'
+    jackknife variances; Student's t with Welch-Satterthwaite degrees of freedom, between
+    ``min(K_a, K_b) - 1`` and ``K_a + K_b - 2``.
+    """
+    estimate = float(_corrected(*_per_image(pairs, runs_a, runs_b)))
+    leave_one_out = []
+    for side in (0, 1):
+        own = (runs_a, runs_b)[side]
+        values = []
+        for left_out in own:
+            rest = [r for r in own if r != left_out]
+            kept = (rest, runs_b) if side == 0 else (runs_a, rest)
+            values.append(float(_corrected(*_per_image(pairs, *kept))))
+        leave_one_out.append(np.asarray(values))
+    if np.isnan(estimate) or any(np.isnan(v).any() for v in leave_one_out):
+        return np.nan, np.nan
+    # log scale when everything is positive; else linear (unrelated or sign-flipped maps)
+    log_scale = estimate > 0 and all((v > 0).all() for v in leave_one_out)
+    scale = np.log if log_scale else (lambda x: x)
+    variances = [
+        (len(v) - 1) / len(v) * ((scale(v) - scale(v).mean()) ** 2).sum() for v in leave_one_out
+    ]
+    variance = sum(variances)
+    # Welch-Satterthwaite: about K - 1 degrees of freedom when one side's noise dominates
+    pieces = sum(v**2 / (len(o) - 1) for v, o in zip(variances, (runs_a, runs_b), strict=True))
+    most = len(runs_a) + len(runs_b) - 2
+    welch = variance**2 / pieces if pieces > 0 else most
+    df = min(max(welch, min(len(runs_a), len(runs_b)) - 1), most)
+    q = student_t.ppf(1 - (1 - level) / 2, df)
+    centre, spread = scale(estimate), q * np.sqrt(variance)
+    low, high = centre - spread, centre + spread
+    return (float(np.exp(low)), float(np.exp(high))) if log_scale else (low, high)
+
+
 @dataclass(frozen=True)
 class Comparison:
     """What :func:`compare_maps` found; ``str()`` gives a short report."""
@@ -202,7 +294,13 @@ class Comparison:
     grid: tuple[int, int]
     pixels: np.ndarray
     reliable: bool
-    noise_sharing: float = 0.0
+    noise_sharing: float
+    runs: tuple[int, int]
+
+    @property
+    def unit(self) -> str:
+        """What the interval resamples: ``"runs"`` with 3 or more runs a side, else ``"images"``."""
+        return "runs" if min(self.runs) >= 3 else "images"
 
     @property
     def corrected_abs(self) -> float:
@@ -211,48 +309,51 @@ class Comparison:
 
     def __str__(self) -> str:
         low, high = self.interval
-        margin = "" if self.margin is None else f", margin {self.margin:g}"
+        margin = "" if self.margin is None else f" (margin {self.margin:g})"
         return (
-            f"agreement {np.nanmean(self.agreement):.2f}; each with its own repeat: "
+            f"agreement {np.nanmean(self.agreement):.2f}; each with its own runs: "
             f"{np.nanmean(self.reliability_a):.2f} and {np.nanmean(self.reliability_b):.2f}\n"
             f"corrected agreement {self.corrected:.2f}, {self.level:.0%} interval "
-            f"[{low:.2f}, {high:.2f}] over {len(self.agreement)} images{margin}:\n"
-            f"{self.verdict} (up to a sign per image: {self.corrected_abs:.2f})"
+            f"[{low:.2f}, {high:.2f}] over "
+            + (
+                f"{self.runs[0]} + {self.runs[1]} runs"
+                if self.unit == "runs"
+                else f"{len(self.agreement)} images"
+            )
+            + f"\nverdict{margin}: {self.verdict}; up to a sign per image, "
+            f"corrected {self.corrected_abs:.2f}"
             + (
                 "\nthe interval lies above 1: do the runs share a background or a seed?"
                 if low > 1
                 else ""
             )
             + (
-                f"\nthe images' noise is shared (their repeat differences correlate at "
-                f"{self.noise_sharing:.2f}): one background draw moves every map alike, so "
-                "the images are not independent samples and no verdict is given; compare "
-                "over several background draws instead"
-                if self.noise_sharing > SHARED_NOISE_LIMIT
+                f"\nthe images' noise is shared (the difference of two runs correlates at "
+                f"{self.noise_sharing:.2f}\nacross images): one background draw moves every "
+                "map alike, so the images\nare not independent samples and no verdict is "
+                "given; pass 3 or more runs a side"
+                if self.unit == "images" and self.noise_sharing > SHARED_NOISE_LIMIT
                 else ""
             )
         )
 
 
 def compare_maps(
-    maps_a,
-    maps_a_repeat,
-    maps_b,
-    maps_b_repeat,
+    runs_a,
+    runs_b,
     *,
     absolute: bool = False,
     margin: float | None = None,
     level: float = 0.95,
 ) -> Comparison:
-    """Compare two sets of per-image maps, each with a repeat, against their own noise.
+    """Compare two methods' per-image maps, each run several times, against their own noise.
 
     Parameters
     ----------
-    maps_a, maps_a_repeat : array-like, shape (N, H, W)
-        Method A's maps, and the same method run again (another seed and a disjoint background
-        of the same size), one map per image, same images in the same order. No run may share
-        a background or a seed with another, B's included.
-    maps_b, maps_b_repeat : array-like, shape (N, H2, W2)
+    runs_a : sequence of array-like, each of shape (N, H, W)
+        Method A run at least twice on the same N images (same order), each run with its own
+        seed and its own background, disjoint from every other run's, B's included.
+    runs_b : sequence of array-like, each of shape (N, H2, W2)
         The same for B; the grids may differ if one divides the other.
     absolute : bool
         Compare |maps| (where the evidence is, whatever its sign).
@@ -269,42 +370,68 @@ def compare_maps(
     Comparison
         Per-image agreement and reliabilities, the corrected agreement, its interval, the
         verdict ("differ", "cannot tell" or "the same"), the common grid, the number of
-        pixels compared per image, whether both reliabilities are clearly above 0, and how
-        much noise the images share (``"cannot tell"`` above :data:`SHARED_NOISE_LIMIT`).
+        pixels compared per image, whether both reliabilities are clearly above 0, how much
+        noise the images share, and the number of runs a side.
+
+    Notes
+    -----
+    With 3 or more runs a side the interval leaves out one run at a time: it holds however
+    much noise the images share (one background draw for all of them). With 2 runs on a side
+    it leaves out one image at a time, which assumes independent images, and gives no verdict
+    when their noise is shared (``noise_sharing`` above :data:`SHARED_NOISE_LIMIT`).
     """
-    sets = [to_numpy(m).astype(np.float64) for m in (maps_a, maps_a_repeat, maps_b, maps_b_repeat)]
-    if any(m.ndim != 3 for m in sets) or len({len(m) for m in sets}) != 1:
+    runs = [[to_numpy(m).astype(np.float64) for m in side] for side in (runs_a, runs_b)]
+    shapes = [[m.shape for m in side] for side in runs]
+    if (
+        min(len(side) for side in runs) < 2
+        or any(m.ndim != 3 for side in runs for m in side)
+        or len({m.shape[0] for side in runs for m in side}) != 1
+    ):
         raise ValueError(
-            "pass four (N, H, W) arrays for the same N images, got shapes "
-            f"{[m.shape for m in sets]}."
+            "pass two lists of runs, at least two (N, H, W) arrays each, all for the same N "
+            f"images (e.g. compare_maps([a, a_repeat], [b, b_repeat])); got shapes {shapes}."
         )
-    n = len(sets[0])
+    n = runs[0][0].shape[0]
     if n < 3:
         raise ValueError("compare at least 3 images: the interval leaves one image out at a time.")
-    grid = (min(m.shape[1] for m in sets), min(m.shape[2] for m in sets))
-    sets = [pool_to(m, grid).reshape(n, -1) for m in sets]
+    every = runs[0] + runs[1]
+    grid = (min(m.shape[1] for m in every), min(m.shape[2] for m in every))
+    sets = np.stack([pool_to(m, grid).reshape(n, -1) for m in every])  # (P, N, D)
     if absolute:
-        sets = [np.abs(m) for m in sets]
-    keep = np.any([m != 0 for m in sets], axis=0)  # (N, pixels): not a shared zero
-    pairs = np.stack([_pearson(sets[i], sets[j], keep) for i, j in _PAIRS])  # (6, N)
-    reliability_a, reliability_b = pairs[0], pairs[5]
-    agreement = np.nanmean(pairs[1:5], axis=0)
+        sets = np.abs(sets)
+    keep = np.any(sets != 0, axis=0)  # (N, D): not a zero shared by every run
+    pairs = _pairwise(sets, keep)
+    index_a = list(range(len(runs[0])))
+    index_b = list(range(len(runs[0]), len(every)))
+    agreement, reliability_a, reliability_b = _per_image(pairs, index_a, index_b)
     corrected = float(_corrected(agreement, reliability_a, reliability_b))
     q = student_t.ppf(1 - (1 - level) / 2, n - 1)
     reliable = all(
         np.nanmean(r) - q * np.nanstd(r, ddof=1) / np.sqrt(np.isfinite(r).sum()) > 0
         for r in (reliability_a, reliability_b)
     )
-    low, high = _jackknife_interval(agreement, reliability_a, reliability_b, level)
-    sharing = max(_noise_sharing(sets[0], sets[1], keep), _noise_sharing(sets[2], sets[3], keep))
+    sharing = float(
+        np.fmax(  # nan (too few pixels) on one side does not hide the other
+            _noise_sharing(sets[index_a[0]], sets[index_a[1]], keep),
+            _noise_sharing(sets[index_b[0]], sets[index_b[1]], keep),
+        )
+    )
+    over_runs = min(len(index_a), len(index_b)) >= 3
+    if over_runs:
+        low, high = _run_jackknife_interval(pairs, index_a, index_b, level)
+    else:
+        low, high = _jackknife_interval(agreement, reliability_a, reliability_b, level)
     if not reliable or np.isnan(low):
         # a method that does not clearly agree with its own repeat: nothing to correct by
         verdict = "cannot tell"
-    elif sharing > SHARED_NOISE_LIMIT:
+    elif not over_runs and sharing > SHARED_NOISE_LIMIT:
         # the images are not independent samples: the interval over them is too narrow
         verdict = "cannot tell"
-    elif margin is not None and low > 1 - margin:
-        verdict = "the same"  # even if the interval lies below 1: less than the margin
+    elif margin is not None and low > 1 - margin and over_runs:
+        # even if the interval lies below 1: less than the margin. Only over runs: the
+        # interval over images said "the same" for 9 to 10 % of simulated data sets whose
+        # patterns correlate at exactly 1 - margin
+        verdict = "the same"
     elif high < 1:
         verdict = "differ"
     else:
@@ -322,4 +449,5 @@ def compare_maps(
         pixels=keep.sum(axis=1),
         reliable=reliable,
         noise_sharing=sharing,
+        runs=(len(index_a), len(index_b)),
     )

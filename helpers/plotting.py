@@ -310,3 +310,52 @@ def plot_history(history, axes=None):
         ax.legend()
     fig.tight_layout()
     return fig
+
+
+def comparison_plot(comparison, ax=None, labels=("A", "B")):
+    """What :func:`helpers.compare.compare_maps` corrects for, image by image.
+
+    Each point is one image: across, the highest agreement the two sides' noise allows
+    (``sqrt(reliability_a * reliability_b)``, each side's agreement with its own repeat); up,
+    the agreement of the two sides (means over the runs). Maps that estimate the same pattern
+    scatter around the diagonal, however noisy they are; the dashed line has the slope of the
+    corrected agreement (mean agreement over mean ceiling).
+
+    Parameters
+    ----------
+    comparison : helpers.compare.Comparison
+    ax : matplotlib Axes, optional
+    labels : pair of str
+        Names of the two sides, for the axis labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, grid = _figure(None if ax is None else [ax], 1, 1, (4, 3.6))
+    ax = grid[0, 0]
+    ceiling = np.sqrt(
+        np.clip(comparison.reliability_a, 0, None) * np.clip(comparison.reliability_b, 0, None)
+    )
+    ax.plot([0, 1], [0, 1], color="0.5", lw=1, label="same pattern (corrected 1)")
+    ax.plot(
+        [0, 1],
+        [0, comparison.corrected],
+        "--",
+        color="C1",
+        label=f"this run (corrected {comparison.corrected:.2f})",
+    )
+    ax.scatter(ceiling, comparison.agreement, color="C0", zorder=3, label="one image")
+    a, b = labels
+    # from a round tenth below the lowest point
+    low = np.floor(10 * min(np.nanmin(ceiling), np.nanmin(comparison.agreement)) - 1) / 10
+    ax.set(
+        xlim=(max(low, 0.0), 1.02),
+        ylim=(low, 1.02),
+        xlabel="ceiling: sqrt(each side's agreement with itself)",
+        ylabel=f"agreement, {a} vs {b}",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -159,3 +159,24 @@ def test_shap_grid_puts_many_outputs_in_blocks_of_max_columns():
     assert fig.get_size_inches()[0] == pytest.approx(1.3 * 6)
     fig = plotting.shap_grid(values[..., :4], pixels, "NHWCK", names[:4], max_columns=5)
     assert len(fig.axes) - 1 == 3 * 5  # four outputs: one block
+
+
+def test_comparison_plot_puts_each_image_at_its_ceiling_and_agreement():
+    from helpers import compare
+
+    rng = np.random.default_rng(3)
+    pattern = rng.normal(size=(6, 8, 8))
+    noisy = [pattern + s * rng.normal(size=pattern.shape) for s in (0.5, 0.5, 1.5, 1.5)]
+    result = compare.compare_maps(noisy[:2], noisy[2:])
+    fig = plotting.comparison_plot(result, labels=("small", "large"))
+    ax = fig.axes[0]
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 0], np.sqrt(result.reliability_a * result.reliability_b))
+    np.testing.assert_allclose(points[:, 1], result.agreement)
+    assert ax.lines[1].get_ydata()[1] == pytest.approx(result.corrected)
+    assert "small vs large" in ax.get_ylabel()
+    low, high = ax.get_xlim()
+    assert low <= points[:, 0].min() and high >= 1  # every point and the diagonal's end
+    _, given = plt.subplots()
+    assert plotting.comparison_plot(result, ax=given) is given.figure
+    plt.close("all")
