@@ -21,33 +21,32 @@ disjoint from every other run's) and separates the two. Per image, over the pixe
   pattern with less noise. The square root of a noisy reliability biases it upward
   (simulated: 1.003 to 1.013 on average where it should be 1; 1.07 with 90 % of the noise
   shared across images and runs of unequal noise);
-* ``interval`` is a jackknife-t interval of ``corrected`` (log scale when it is positive).
-  With **three or more runs a side** it leaves out one run at a time, with Welch-Satterthwaite
-  degrees of freedom: the runs are the independent units, however much the images of one run
-  share, and the interval is about these images. With **two runs** on a side it can only
-  leave out one image at a time (t with N - 1 degrees of freedom), which assumes that the
-  images' noise is independent.
+* ``interval`` is a jackknife-t interval of ``corrected`` (log scale when it is positive) that
+  leaves out one run at a time, with Welch-Satterthwaite degrees of freedom. It needs **three
+  runs a side** or more; the runs are the independent units, however much the images of one
+  run share, and the interval is about these images (one image is enough).
 
-The verdict is ``"differ"`` when the whole interval lies below 1; ``"the same"`` only with
-three or more runs a side, a margin, and the whole interval above ``1 - margin``; otherwise
-``"cannot tell"``: failing to find a difference is not evidence of sameness. When either
-method's mean agreement with itself is not clearly above 0, there is nothing to correct by
-and the verdict is ``"cannot tell"``.
+The verdict is ``"differ"`` when the whole interval lies below 1; ``"the same"`` when a margin
+was given and the whole interval lies above ``1 - margin``; otherwise ``"cannot tell"``:
+failing to find a difference is not evidence of sameness. With two runs on a side there is no
+interval and the verdict is ``"cannot tell"``; so it is too when a method does not agree with
+itself (a pair of its runs whose mean agreement over the images is not above 0).
 
 **Independent runs.** No two runs may share a background or a seed: if A and B are explained
 with the same background images, their shared noise raises the A-B agreement, pushes
 ``corrected`` up and hides real differences (the report flags an interval wholly above 1;
 a run much noisier than the others can also cause it).
 
-**Noise shared across images.** Every image of one run is explained with the same background
-draw (DeepExplainer's and GradientExplainer's usual set-up), so one draw's peculiarities move
-all the maps of that run alike, and the images are not independent samples. Simulated with half
-of the noise variance common to the images of a run, the interval over images lay below 1 for
-13 to 14 % of data sets whose two sides estimate the same pattern (nominal 2.5 %).
-``noise_sharing`` (the mean correlation between images of the difference of two runs) detects
-noise shared with one sign; with two runs a side no verdict is given above
-:data:`SHARED_NOISE_LIMIT`. It does not see noise shared with a sign that varies by image, so
-two runs a side are for exploring; a verdict to rely on needs three or more.
+**Why runs, not images.** Every image of one run is explained with the same background draw
+(DeepExplainer's and GradientExplainer's usual set-up), so one draw's peculiarities move all
+the maps of that run alike, and the images are not independent samples. An interval that left
+out one image at a time (two runs a side) said "differ" for 13 to 14 % of simulated data sets
+whose two sides estimate the same pattern when half of the noise variance was common to the
+images of a run, and "the same" for 9 to 10 % of those whose patterns correlate at exactly
+1 - margin even with independent noise (nominal 2.5 % each). A detector of shared noise (the
+correlation between images of the difference of two runs) misses noise shared with a sign
+that varies by image, as DeepExplainer's multipliers make it, so the tool leaves the images
+out of it.
 
 Simulated (10 images, 64 pixels; white noise, equal or unequal on the two sides, each run's
 noise scale spread by a factor of about 1.8, 0 to 90 % of it shared across images): over runs
@@ -55,16 +54,14 @@ noise scale spread by a factor of about 1.8, 0 to 90 % of it shared across image
 estimate the same pattern, and "the same" (margin 0.05) for 1.0 to 3.0 % of those whose
 patterns correlate at exactly 0.95 (nominal 2.5 % each). The price is power: a change to
 pattern correlation 0.9 was found in 91 % of data sets with four runs a side, 48 % with three
-(60 % and 22 % with half of the noise shared). Over images (two runs), with independent noise:
-"differ" 0.9 to 2.3 %, but "the same" 9 to 10 % at the margin, which is why it never says so.
-Rejected by the same simulations: a percentile bootstrap over images (4 to 5 % "differ"), a
-permutation test that relabels the runs (10 to 15 % once the two sides' noise differed),
-K_a + K_b - 2 degrees of freedom (4.2 % "the same"), averaging Pearson correlations over the
-runs (up to 4.0 %). Real maps have noise that is correlated between neighbouring pixels, or
-dominated by a few background images; the simulations do not cover that. Nor do they cover
-images whose reliability is near 0: such an image's agreement is near 0 while its clipped
-square root is not, which lowers ``corrected``; read it with care when the table of
-reliabilities shows such images.
+(60 % and 22 % with half of the noise shared). Rejected by the same simulations: a percentile
+bootstrap over images (4 to 5 % "differ"), a permutation test that relabels the runs (10 to 15
+% once the two sides' noise differed), K_a + K_b - 2 degrees of freedom (4.2 % "the same"),
+averaging Pearson correlations over the runs (up to 4.0 %). Real maps have noise that is
+correlated between neighbouring pixels, or dominated by a few background images; the
+simulations do not cover that. Nor do they cover images whose reliability is near 0: such an
+image's agreement is near 0 while its clipped square root is not, which lowers ``corrected``;
+read it with care when the table of reliabilities shows such images.
 
 What the comparison handles (each tested in ``tests/test_compare.py``):
 
@@ -91,18 +88,12 @@ from scipy.stats import t as student_t
 from .layouts import to_numpy
 
 #: The rate of "differ" when both sides estimate the same pattern that the tests assert, by
-#: simulation (measured 0.9 to 2.3 %, see the module's docstring), at the default ``level``
+#: simulation (measured 0.0 to 0.8 %, see the module's docstring), at the default ``level``
 #: of 0.95, whose nominal one-sided rate is 2.5 % ("differ" needs all of the interval below 1).
 FALSE_DIFFER_RATE = 0.04
-
-#: Above this mean correlation between different images' repeat differences, the noise is
-#: shared across images (one background draw for all, say) and the interval over images is
-#: too narrow: the verdict is then "cannot tell". Simulated (10 images, same pattern on both
-#: sides, 300 data sets): with half of the noise variance common to all images the interval
-#: lay below 1 in 13 to 14 % of the data sets, with a quarter in 3.7 %, against 2.3 to 3.7 %
-#: with independent noise; independent noise on 64 pixels measured at most 0.08 (0.025 on
-#: 256 pixels), shared noise about its share.
-SHARED_NOISE_LIMIT = 0.1
+#: The same for "the same" when the patterns correlate at exactly ``1 - margin`` (measured
+#: 1.0 to 3.0 %).
+FALSE_SAME_RATE = 0.05
 
 
 def pool_to(maps, shape: tuple[int, int]) -> np.ndarray:
@@ -134,20 +125,6 @@ def pool_to(maps, shape: tuple[int, int]) -> np.ndarray:
             "sizes divide each other (e.g. 32x32 with 8x8), or resize one first."
         )
     return maps.reshape(n, h, height // h, w, width // w).mean(axis=(2, 4))
-
-
-def _pearson(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Per-row Pearson correlation over the pixels ``keep`` marks; nan where undefined."""
-    out = np.full(len(a), np.nan)
-    for i in range(len(a)):
-        x, y = a[i][keep[i]], b[i][keep[i]]
-        if x.size < 3:
-            continue
-        x, y = x - x.mean(), y - y.mean()
-        denominator = np.sqrt((x**2).sum() * (y**2).sum())
-        if denominator > 0:
-            out[i] = (x * y).sum() / denominator
-    return out
 
 
 def _pairwise(sets: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -191,23 +168,6 @@ def _per_image(pairs: np.ndarray, runs_a, runs_b):
         )
 
 
-def _noise_sharing(maps: np.ndarray, repeat: np.ndarray, keep: np.ndarray) -> float:
-    """Mean Pearson correlation, over pairs of images, of their differences ``maps - repeat``.
-
-    The difference of two runs is pure noise. When every image is explained with the same
-    background draw, one draw's peculiarities move every image's map alike, so the differences
-    of two images correlate; independent noise gives about 0.
-    """
-    difference = np.where(keep, maps - repeat, np.nan)
-    pairs = []
-    for i in range(len(difference)):
-        for j in range(i + 1, len(difference)):
-            both = np.isfinite(difference[i]) & np.isfinite(difference[j])
-            if both.sum() >= 3:
-                pairs.append(_pearson(difference[i : i + 1], difference[j : j + 1], both[None])[0])
-    return float(np.nanmean(pairs)) if pairs else np.nan
-
-
 def _corrected(agreement, reliability_a, reliability_b) -> np.ndarray:
     """Corrected agreement over the last axis (images) of (..., N) arrays.
 
@@ -216,32 +176,15 @@ def _corrected(agreement, reliability_a, reliability_b) -> np.ndarray:
     ratio stays right when the noise varies from image to image (a ratio of the mean
     reliabilities said "differ" in every simulated data set where it did).
     """
-    ceiling = np.nanmean(
-        np.sqrt(np.clip(reliability_a, 0, None) * np.clip(reliability_b, 0, None)), axis=-1
-    )
+    roots = np.sqrt(np.clip(reliability_a, 0, None) * np.clip(reliability_b, 0, None))
+    both = np.isfinite(roots) & np.isfinite(agreement)  # the same images above and below
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(ceiling > 0, np.nanmean(agreement, axis=-1) / ceiling, np.nan)
+        ceiling = np.sum(np.where(both, roots, 0), axis=-1) / np.sum(both, axis=-1)
+        mean_agreement = np.sum(np.where(both, agreement, 0), axis=-1) / np.sum(both, axis=-1)
+        return np.where(ceiling > 0, mean_agreement / ceiling, np.nan)
 
 
-def _jackknife_interval(agreement, reliability_a, reliability_b, level: float):
-    """Leave-one-image-out t interval of the corrected agreement (log scale when positive)."""
-    n = len(agreement)
-    keep = ~np.eye(n, dtype=bool)  # row i: every image but i
-    rows = np.where(keep)[1].reshape(n, n - 1)
-    estimate = float(_corrected(agreement, reliability_a, reliability_b))
-    leave_one_out = _corrected(agreement[rows], reliability_a[rows], reliability_b[rows])
-    if np.isnan(estimate) or np.isnan(leave_one_out).any():
-        return np.nan, np.nan
-    log_scale = estimate > 0 and (leave_one_out > 0).all()
-    values = np.log(leave_one_out) if log_scale else leave_one_out
-    centre = np.log(estimate) if log_scale else estimate
-    spread = np.sqrt((n - 1) / n * ((values - values.mean()) ** 2).sum())
-    q = student_t.ppf(1 - (1 - level) / 2, n - 1)
-    low, high = centre - q * spread, centre + q * spread
-    return (float(np.exp(low)), float(np.exp(high))) if log_scale else (low, high)
-
-
-def _run_jackknife_interval(pairs: np.ndarray, runs_a, runs_b, level: float):
+def _jackknife_interval(pairs: np.ndarray, runs_a, runs_b, level: float):
     """Leave-one-run-out t interval of the corrected agreement, on the log scale.
 
     The runs are the independent units (each its own background draw and seed), whatever the
@@ -294,13 +237,7 @@ class Comparison:
     grid: tuple[int, int]
     pixels: np.ndarray
     reliable: bool
-    noise_sharing: float
     runs: tuple[int, int]
-
-    @property
-    def unit(self) -> str:
-        """What the interval resamples: ``"runs"`` with 3 or more runs a side, else ``"images"``."""
-        return "runs" if min(self.runs) >= 3 else "images"
 
     @property
     def corrected_abs(self) -> float:
@@ -314,25 +251,18 @@ class Comparison:
             f"agreement {np.nanmean(self.agreement):.2f}; each with its own runs: "
             f"{np.nanmean(self.reliability_a):.2f} and {np.nanmean(self.reliability_b):.2f}\n"
             f"corrected agreement {self.corrected:.2f}, {self.level:.0%} interval "
-            f"[{low:.2f}, {high:.2f}] over "
-            + (
-                f"{self.runs[0]} + {self.runs[1]} runs"
-                if self.unit == "runs"
-                else f"{len(self.agreement)} images"
-            )
+            f"[{low:.2f}, {high:.2f}] over {self.runs[0]} + {self.runs[1]} runs"
             + f"\nverdict{margin}: {self.verdict}; up to a sign per image, "
             f"corrected {self.corrected_abs:.2f}"
             + (
-                "\nthe interval lies above 1: do the runs share a background or a seed?"
+                "\nthe interval lies above 1: runs that share a background or a seed do this,"
+                "\nand so does the correction's upward bias when the agreements are noisy"
                 if low > 1
                 else ""
             )
             + (
-                f"\nthe images' noise is shared (the difference of two runs correlates at "
-                f"{self.noise_sharing:.2f}\nacross images): one background draw moves every "
-                "map alike, so the images\nare not independent samples and no verdict is "
-                "given; pass 3 or more runs a side"
-                if self.unit == "images" and self.noise_sharing > SHARED_NOISE_LIMIT
+                "\nno interval, no verdict: give each side three runs or more"
+                if min(self.runs) < 3
                 else ""
             )
         )
@@ -351,8 +281,9 @@ def compare_maps(
     Parameters
     ----------
     runs_a : sequence of array-like, each of shape (N, H, W)
-        Method A run at least twice on the same N images (same order), each run with its own
-        seed and its own background, disjoint from every other run's, B's included.
+        Method A run on the same N images (same order) three times or more (two give no
+        verdict), each run with its own seed and its own background, disjoint from every
+        other run's, B's included. N may be 1.
     runs_b : sequence of array-like, each of shape (N, H2, W2)
         The same for B; the grids may differ if one divides the other.
     absolute : bool
@@ -370,15 +301,14 @@ def compare_maps(
     Comparison
         Per-image agreement and reliabilities, the corrected agreement, its interval, the
         verdict ("differ", "cannot tell" or "the same"), the common grid, the number of
-        pixels compared per image, whether both reliabilities are clearly above 0, how much
-        noise the images share, and the number of runs a side.
+        pixels compared per image, whether each side agrees with itself, and the number of
+        runs a side.
 
     Notes
     -----
-    With 3 or more runs a side the interval leaves out one run at a time: it holds however
-    much noise the images share (one background draw for all of them). With 2 runs on a side
-    it leaves out one image at a time, which assumes independent images, and gives no verdict
-    when their noise is shared (``noise_sharing`` above :data:`SHARED_NOISE_LIMIT`).
+    The interval leaves out one run at a time, so it holds however much noise the images of a
+    run share (one background draw for all of them), and it needs three runs a side: with two,
+    the agreement and the reliabilities are reported without an interval or a verdict.
     """
     runs = [[to_numpy(m).astype(np.float64) for m in side] for side in (runs_a, runs_b)]
     shapes = [[m.shape for m in side] for side in runs]
@@ -388,12 +318,12 @@ def compare_maps(
         or len({m.shape[0] for side in runs for m in side}) != 1
     ):
         raise ValueError(
-            "pass two lists of runs, at least two (N, H, W) arrays each, all for the same N "
-            f"images (e.g. compare_maps([a, a_repeat], [b, b_repeat])); got shapes {shapes}."
+            "pass two lists of runs, at least two (three for a verdict) (N, H, W) arrays each, "
+            "all for the same N "
+            f"images (e.g. compare_maps([a, a_repeat, a_third], [b, b_repeat, b_third])); got "
+            f"shapes {shapes}."
         )
     n = runs[0][0].shape[0]
-    if n < 3:
-        raise ValueError("compare at least 3 images: the interval leaves one image out at a time.")
     every = runs[0] + runs[1]
     grid = (min(m.shape[1] for m in every), min(m.shape[2] for m in every))
     sets = np.stack([pool_to(m, grid).reshape(n, -1) for m in every])  # (P, N, D)
@@ -405,33 +335,21 @@ def compare_maps(
     index_b = list(range(len(runs[0]), len(every)))
     agreement, reliability_a, reliability_b = _per_image(pairs, index_a, index_b)
     corrected = float(_corrected(agreement, reliability_a, reliability_b))
-    q = student_t.ppf(1 - (1 - level) / 2, n - 1)
+    # each side agrees with itself: every pair of its runs, on average over the images
     reliable = all(
-        np.nanmean(r) - q * np.nanstd(r, ddof=1) / np.sqrt(np.isfinite(r).sum()) > 0
-        for r in (reliability_a, reliability_b)
+        np.nanmean(pairs[i, j] / np.sqrt(pairs[i, i] * pairs[j, j])) > 0
+        for side in (index_a, index_b)
+        for k, i in enumerate(side)
+        for j in side[k + 1 :]
     )
-    sharing = float(
-        np.fmax(  # nan (too few pixels) on one side does not hide the other
-            _noise_sharing(sets[index_a[0]], sets[index_a[1]], keep),
-            _noise_sharing(sets[index_b[0]], sets[index_b[1]], keep),
-        )
-    )
-    over_runs = min(len(index_a), len(index_b)) >= 3
-    if over_runs:
-        low, high = _run_jackknife_interval(pairs, index_a, index_b, level)
-    else:
-        low, high = _jackknife_interval(agreement, reliability_a, reliability_b, level)
+    low, high = np.nan, np.nan
+    if min(len(index_a), len(index_b)) >= 3:
+        low, high = _jackknife_interval(pairs, index_a, index_b, level)
     if not reliable or np.isnan(low):
-        # a method that does not clearly agree with its own repeat: nothing to correct by
+        # too few runs, or a method that does not clearly agree with itself
         verdict = "cannot tell"
-    elif not over_runs and sharing > SHARED_NOISE_LIMIT:
-        # the images are not independent samples: the interval over them is too narrow
-        verdict = "cannot tell"
-    elif margin is not None and low > 1 - margin and over_runs:
-        # even if the interval lies below 1: less than the margin. Only over runs: the
-        # interval over images said "the same" for 9 to 10 % of simulated data sets whose
-        # patterns correlate at exactly 1 - margin
-        verdict = "the same"
+    elif margin is not None and low > 1 - margin:
+        verdict = "the same"  # even if the interval lies below 1: less than the margin
     elif high < 1:
         verdict = "differ"
     else:
@@ -448,6 +366,5 @@ def compare_maps(
         grid=grid,
         pixels=keep.sum(axis=1),
         reliable=reliable,
-        noise_sharing=sharing,
         runs=(len(index_a), len(index_b)),
     )
