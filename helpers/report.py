@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import sys
+import textwrap
 import warnings
 from importlib import metadata
 
@@ -305,7 +306,12 @@ def self_check(answer: str, namespace, checks) -> bool:
             passed = bool(check(value))
         except Exception as err:  # a wrong type or shape is a failed check, not a crash
             passed, description = False, f"{description} ({type(err).__name__}: {err})"
-        print(("right: " if passed else "not yet: ") + description)
+        # wrapped to the book's code column (79 characters)
+        print(
+            textwrap.fill(
+                ("right: " if passed else "not yet: ") + description, 79, subsequent_indent="    "
+            )
+        )
         if not passed:
             failed.append(description)
     if failed and strict:

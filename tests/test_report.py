@@ -168,3 +168,12 @@ def test_self_check_raises_in_the_course_builds(monkeypatch):
         report.self_check("answer", {"answer": -1}, checks)
     with pytest.raises(AssertionError, match="not defined by the solution"):
         report.self_check("answer", {}, checks)
+
+
+def test_self_check_lines_fit_the_book_column(monkeypatch, capsys):
+    monkeypatch.delenv(report.STRICT_CHECKS_VAR, raising=False)
+    long = "every seed's error at the largest size is below every seed's at the smallest one"
+    assert report.self_check("answer", {"answer": 1}, {long: lambda v: True}) is True
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and max(len(line) for line in lines) <= 79
+    assert " ".join(line.strip() for line in lines) == f"right: {long}"
